@@ -1,0 +1,138 @@
+"""The checker: workbook -> values -> findings. Callable from Python, the CLI and Excel."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from nianbao.findings import ERROR, WARNING, Finding, Hit, format_number
+from nianbao.layout import form_layout
+from nianbao.read import ReadError, Values, read_workbook
+from nianbao.rules.catalogue import RuleSet, ruleset
+from nianbao.rules.engine import run_cell_rules, run_relations
+from nianbao.schema import validate
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
+
+
+@dataclass
+class Result:
+    """The outcome of checking one file."""
+
+    path: Path
+    format: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+    reason: str | None = None  # why the file could not be checked
+    values: Values | None = None
+    output: Path | None = None  # the annotated copy, once written
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == ERROR for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(f.severity == WARNING for f in self.findings)
+
+    @property
+    def status(self) -> str:
+        if self.reason is not None:
+            return "failed"
+        return "errors" if self.errors else "warnings" if self.warnings else "clean"
+
+    def to_dict(self) -> dict:
+        return {
+            "path": str(self.path),
+            "format": self.format,
+            "status": self.status,
+            "reason": self.reason,
+            "output": str(self.output) if self.output else None,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+    def frame(self) -> pd.DataFrame:
+        """The findings as a DataFrame, one row per finding."""
+        return pd.DataFrame([f.to_dict() for f in self.findings])
+
+
+def _message(template: str, params: dict) -> str:
+    def fill(match: re.Match) -> str:
+        value = params.get(match.group(1), match.group(0))
+        return format_number(value)
+
+    return _PLACEHOLDER.sub(fill, template)
+
+
+def to_finding(rules: RuleSet, values: Values, hit: Hit) -> Finding:
+    rule = rules.get(hit.rule)
+    key = hit.keys[0] if hit.keys else None
+    cell = rules.spec.cells.get(key) if key else None
+    params = dict(hit.params)
+    if cell is not None:
+        params.setdefault("label", cell.label)
+    places = [values.where[k] for k in hit.keys if k in values.where]
+    if not places and hit.sheet:
+        places = [(hit.sheet, hit.cell)] if hit.cell else []
+    sheet, address = places[0] if places else (hit.sheet, hit.cell)
+    actual = params.get("left", params.get("actual", params.get("raw")))
+    return Finding(
+        rule=rule.id,
+        severity=rule.severity,
+        message=_message(rule.message, params),
+        sheet=sheet,
+        cell=address,
+        key=key,
+        table=cell.table if cell else None,
+        row=cell.row_label if cell else None,
+        column=cell.column_label if cell else None,
+        expected=params.get("right"),
+        actual=actual,
+        places=places,
+    )
+
+
+def _order(sheets: list[str]):
+    """Findings in reading order: by sheet, then row, then column."""
+
+    def key(f: Finding):
+        sheet = sheets.index(f.sheet) if f.sheet in sheets else len(sheets)
+        match = re.match(r"([A-Z]+)(\d+)", f.cell or "")
+        place = (int(match.group(2)), len(match.group(1)), match.group(1)) if match else (0, 0, "")
+        return (sheet, place, f.rule)
+
+    return key
+
+
+def check_values(values: Values, previous: Values | None = None, schema_hits: list[Hit] | None = None) -> list[Finding]:
+    """All findings for one report's values (``schema_hits`` when validated in a batch)."""
+    rules = ruleset(values.spec)
+    if schema_hits is None:
+        schema_hits = validate(rules, [values])[0]
+    hits = values.hits + run_cell_rules(rules, values) + schema_hits + run_relations(rules, values, previous)
+    findings = [to_finding(rules, values, h) for h in hits]
+    sheets = [s.name for s in form_layout(values.spec).sheets]
+    return sorted(findings, key=_order(sheets))
+
+
+def check(path: str | Path, previous: str | Path | Values | None = None) -> Result:
+    """Check one filled template. Never raises for a bad file: ``Result.reason`` says why."""
+    result = Result(Path(path))
+    try:
+        values = read_workbook(path)
+    except ReadError as exc:
+        result.reason = str(exc)
+        return result
+    try:
+        prev = read_workbook(previous) if isinstance(previous, (str, Path)) else previous
+    except ReadError as exc:
+        result.reason = f"上一年度报告 {Path(previous).name} 无法读取：{exc}"
+        return result
+    result.values = values
+    result.format = values.spec.id
+    result.findings = check_values(values, prev)
+    return result

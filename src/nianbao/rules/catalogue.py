@@ -1,0 +1,295 @@
+"""Loading rule files (``rules/*.yaml``) and compiling their rules against a form spec.
+
+A rule file is data. Four kinds of rule exist:
+
+- ``relation``: an expression over cells (``check``), expanded with ``for_each``, guarded by ``when``;
+- ``cell``: fires where the reader found a given issue in a cell (blank, "/", "15件", ...);
+- ``schema``: a named value check (integer, non-negative, ...) that the Pandera schema applies;
+- ``structure``: the template itself was modified (reported by the reader).
+
+Any mistake in a file raises RuleError naming the file and the rule.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from nianbao.findings import SEVERITIES
+from nianbao.resources import rules_dir
+from nianbao.rules.expr import Condition, ExprError, Ref, parse_condition, refs, single_refs
+from nianbao.spec import CELL_TYPES, FormSpec
+from nianbao.values import NORMALISED, UNREAD
+
+KINDS = ("relation", "cell", "schema", "structure")
+SCHEMA_CHECKS = ("integer", "non_negative", "max_decimals", "year_range")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
+_ALLOWED = {
+    "relation": {"left", "right", "diff"},
+    "cell": {"label", "raw", "detail"},
+    "schema": {"label", "actual"},
+    "structure": {"detail"},
+}
+_FIELDS = {"id", "title", "severity", "kind", "message", "citation", "description", "cases",
+           "check", "when", "for_each", "tolerance", "live", "cells", "issue", "types", "required_only",
+           "schema", "param"}
+
+
+class RuleError(ValueError):
+    """A rule file is malformed. The message names the file and the rule."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    severity: str
+    kind: str
+    message: str
+    citation: str
+    description: str
+    file: str
+    cases: dict
+    check: str | None = None
+    when: tuple[str, ...] = ()
+    for_each: tuple[tuple[str, object], ...] = ()
+    tolerance: Decimal = Decimal(0)
+    live: bool = False
+    cells: tuple[str, ...] = ()
+    issues: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    required_only: bool = False
+    schema: str | None = None
+    param: object = None
+
+    @property
+    def cross_year(self) -> bool:
+        text = " ".join((self.check or "", *self.when))
+        return "prev." in text
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One expansion of a relation rule: the bindings of its variables and the parsed expressions."""
+
+    rule: Rule
+    bindings: dict
+    condition: Condition
+    when: tuple[Condition, ...]
+    show: tuple[str, ...]  # keys of the cells a finding is shown on, main cell first
+    labels: dict = field(default_factory=dict)  # "{var.label}" values for the message
+
+
+def _fail(path: Path, rule_id: str, text: str) -> RuleError:
+    return RuleError(f"{path.name}：规则 {rule_id}：{text}")
+
+
+def _parse_rule(data: dict, path: Path, index: int) -> Rule:
+    if not isinstance(data, dict):
+        raise RuleError(f"{path.name}：第 {index + 1} 条规则不是映射（key: value）")
+    rule_id = str(data.get("id") or f"第{index + 1}条")
+    unknown = set(data) - _FIELDS
+    if unknown:
+        raise _fail(path, rule_id, f"未知字段 {', '.join(sorted(unknown))}")
+    for name in ("id", "title", "severity", "message", "citation", "cases"):
+        if not data.get(name):
+            raise _fail(path, rule_id, f"缺少字段 “{name}”")
+    if not re.fullmatch(r"[A-Z]\d{3}", rule_id):
+        raise _fail(path, rule_id, "规则编号应为一个大写字母加三位数字，如 B301")
+    if data["severity"] not in SEVERITIES:
+        raise _fail(path, rule_id, f"severity 应为 {' 或 '.join(SEVERITIES)}")
+    kind = data.get("kind", "relation")
+    if kind not in KINDS:
+        raise _fail(path, rule_id, f"kind 应为 {', '.join(KINDS)} 之一")
+    allowed = _ALLOWED[kind] | {f"{v}.label" for v in (data.get("for_each") or {})} | set(data.get("for_each") or {})
+    for name in _PLACEHOLDER.findall(data["message"]):
+        if name not in allowed:
+            raise _fail(path, rule_id, f"message 中的 {{{name}}} 无法填充（可用：{', '.join(sorted(allowed))}）")
+    cases = data["cases"]
+    if not isinstance(cases, dict) or not cases.get("pass") or not cases.get("fail"):
+        raise _fail(path, rule_id, "cases 需要至少一个 pass 用例和一个 fail 用例")
+    for outcome in ("pass", "fail"):
+        for case in cases[outcome]:
+            if not isinstance(case, dict) or set(case) - {"values", "previous", "expect", "relabel", "note"}:
+                raise _fail(path, rule_id, f"{outcome} 用例只能包含 values、previous、expect、relabel、note")
+    if kind == "relation" and not data.get("check"):
+        raise _fail(path, rule_id, "relation 规则需要 check 表达式")
+    if kind == "cell":
+        issues = data.get("issue")
+        issues = tuple(issues) if isinstance(issues, list) else (issues,)
+        if not all(i in UNREAD | NORMALISED for i in issues):
+            raise _fail(path, rule_id, f"issue 应为 {', '.join(sorted(UNREAD | NORMALISED))} 之一")
+    else:
+        issues = ()
+    if kind == "schema" and data.get("schema") not in SCHEMA_CHECKS:
+        raise _fail(path, rule_id, f"schema 应为 {', '.join(SCHEMA_CHECKS)} 之一")
+    types = tuple(data.get("types") or ())
+    if any(t not in CELL_TYPES for t in types):
+        raise _fail(path, rule_id, f"types 只能包含 {', '.join(CELL_TYPES)}")
+    when = data.get("when") or ()
+    return Rule(
+        id=rule_id,
+        title=str(data["title"]),
+        severity=data["severity"],
+        kind=kind,
+        message=str(data["message"]),
+        citation=str(data["citation"]),
+        description=str(data.get("description", "")).strip(),
+        file=path.name,
+        cases=cases,
+        check=data.get("check"),
+        when=(when,) if isinstance(when, str) else tuple(when),
+        for_each=tuple((data.get("for_each") or {}).items()),
+        tolerance=Decimal(str(data.get("tolerance", 0))),
+        live=bool(data.get("live", False)),
+        cells=tuple(data.get("cells") or ()),
+        issues=issues,
+        types=types,
+        required_only=bool(data.get("required_only", False)),
+        schema=data.get("schema"),
+        param=data.get("param"),
+    )
+
+
+@lru_cache(maxsize=None)
+def load_rule_file(name: str) -> tuple[Rule, ...]:
+    path = rules_dir() / name
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RuleError(f"找不到规则文件 {name}") from None
+    except yaml.YAMLError as exc:
+        raise RuleError(f"{name}：不是有效的 YAML：{exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        raise RuleError(f"{name}：顶层应为 “rules:” 列表")
+    return tuple(_parse_rule(item, path, i) for i, item in enumerate(data["rules"]))
+
+
+def _domain(spec: FormSpec, value, path: str, rule: Rule) -> list[tuple[str, str]]:
+    """The (key, label) pairs a for_each variable ranges over."""
+    if isinstance(value, str):
+        table_key, _, what = value.partition(".")
+        try:
+            table = spec.table(table_key)
+        except KeyError:
+            raise _fail(Path(path), rule.id, f"for_each 中的表格 “{table_key}” 不在格式 {spec.id} 中") from None
+        if what == "columns":
+            return [(c.key, c.label) for c in table.columns]
+        if what == "rows":
+            return [(r.key, r.label or r.key) for r in table.rows]
+        raise _fail(Path(path), rule.id, f"for_each 的取值 “{value}” 应为 表.rows 或 表.columns 或列表")
+    items = []
+    for item in value:
+        if isinstance(item, dict):
+            items.append((str(item["key"]), str(item.get("label", item["key"]))))
+        else:
+            items.append((str(item), str(item)))
+    return items
+
+
+def _range_expander(spec: FormSpec):
+    def expand(key: str) -> list[str]:
+        parts = key.split(".")
+        if len(parts) != 3:
+            raise ExprError(f"范围 “{key}” 应为 表.行.列 形式")
+        table = spec.table(parts[0])
+        rows = [r.key for r in table.rows]
+        cols = [c.key for c in table.columns]
+
+        def span(part: str, order: list[str]) -> list[str]:
+            if ":" not in part:
+                return [part]
+            first, last = part.split(":")
+            if first not in order or last not in order:
+                raise ExprError(f"范围 “{part}” 的端点不在表 {table.key} 中")
+            return order[order.index(first): order.index(last) + 1]
+
+        return [
+            f"{table.key}.{r}.{c}"
+            for r in span(parts[1], rows)
+            for c in span(parts[2], cols)
+            if f"{table.key}.{r}.{c}" in spec.cells
+        ]
+
+    return expand
+
+
+def _substitute(text: str, bindings: dict) -> str:
+    return _PLACEHOLDER.sub(lambda m: bindings.get(m.group(1), m.group(0)), text)
+
+
+def compile_rule(rule: Rule, spec: FormSpec) -> list[Instance]:
+    """Expand a relation rule over its for_each domains and parse every expression."""
+    path = rule.file
+    names = [name for name, _ in rule.for_each]
+    domains = [_domain(spec, value, path, rule) for _, value in rule.for_each]
+    expand = _range_expander(spec)
+    instances = []
+    for combo in itertools.product(*domains) if domains else [()]:
+        bindings = {name: key for name, (key, _) in zip(names, combo)}
+        labels = {f"{name}.label": label for name, (_, label) in zip(names, combo)} | bindings
+        try:
+            condition = parse_condition(_substitute(rule.check, bindings), expand)
+            when = tuple(parse_condition(_substitute(w, bindings), expand) for w in rule.when)
+        except (ExprError, KeyError) as exc:
+            raise _fail(Path(path), rule.id, f"表达式有误（{spec.id}）：{exc}") from None
+        for ref in refs(condition) + [r for w in when for r in refs(w)]:
+            if ref.key not in spec.cells:
+                raise _fail(Path(path), rule.id, f"单元格 “{ref.key}” 不在格式 {spec.id} 中")
+        show = tuple(_substitute(c, bindings) for c in rule.cells) or tuple(
+            dict.fromkeys(r.key for r in single_refs(condition.parts[0]) if not r.prev)
+        )
+        if not show:  # a rule over sums only is shown on the first cell it reads
+            show = tuple(r.key for r in refs(condition) if not r.prev)[:1]
+        instances.append(Instance(rule, bindings, condition, when, show, labels))
+    return instances
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one per spec
+class RuleSet:
+    spec: FormSpec
+    rules: tuple[Rule, ...]
+    instances: dict[str, tuple[Instance, ...]]
+
+    def get(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+    def of_kind(self, kind: str) -> list[Rule]:
+        return [r for r in self.rules if r.kind == kind]
+
+
+@lru_cache(maxsize=None)
+def ruleset(spec: FormSpec) -> RuleSet:
+    """All rules that apply to a format, compiled against its spec."""
+    rules: list[Rule] = []
+    seen: dict[str, str] = {}
+    for name in spec.rule_files:
+        for rule in load_rule_file(name):
+            if rule.id in seen:
+                raise RuleError(f"{name}：规则 {rule.id}：编号与 {seen[rule.id]} 中的规则重复")
+            seen[rule.id] = name
+            rules.append(rule)
+    instances = {r.id: tuple(compile_rule(r, spec)) for r in rules if r.kind == "relation"}
+    return RuleSet(spec, tuple(rules), instances)
+
+
+def all_rule_files() -> list[str]:
+    return sorted(p.name for p in rules_dir().glob("*.yaml"))
+
+
+def all_rules() -> list[Rule]:
+    """Every rule of every file, each once, in ID order."""
+    return sorted((r for name in all_rule_files() for r in load_rule_file(name)), key=lambda r: r.id)
+
+
+def refs_of(instance: Instance) -> list[Ref]:
+    return refs(instance.condition) + [r for w in instance.when for r in refs(w)]

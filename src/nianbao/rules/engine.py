@@ -1,0 +1,75 @@
+"""Run the relation and cell rules of a rule set over one report's values."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from nianbao.findings import Hit
+from nianbao.read import Values
+from nianbao.rules.catalogue import Instance, RuleSet
+from nianbao.rules.expr import Ref, Unknown, evaluate, holds
+
+
+def _lookup(values: Values, previous: Values | None):
+    def lookup(ref: Ref):
+        source = previous if ref.prev else values
+        if source is None:
+            raise Unknown
+        value = source.value(ref.key)
+        if value is None:
+            raise Unknown
+        return value
+
+    return lookup
+
+
+def _verdict(instance: Instance, condition, lookup) -> tuple[bool, dict]:
+    """Whether every comparison of ``condition`` holds, and the sides of the first that fails."""
+    for part in condition.parts:
+        left, right = evaluate(part.left, lookup), evaluate(part.right, lookup)
+        if not holds(part.op, left, right, instance.rule.tolerance):
+            params = {"left": left, "right": right}
+            if isinstance(left, (int, Decimal)) and isinstance(right, (int, Decimal)):
+                params["diff"] = Decimal(left) - Decimal(right)
+            return False, params
+    return True, {}
+
+
+def run_relations(rules: RuleSet, values: Values, previous: Values | None = None) -> list[Hit]:
+    """Evaluate every relation instance; an instance with a missing operand is not assessed."""
+    lookup = _lookup(values, previous)
+    hits = []
+    for rule in rules.of_kind("relation"):
+        if rule.cross_year and previous is None:
+            continue
+        for instance in rules.instances[rule.id]:
+            try:
+                if not all(_verdict(instance, w, lookup)[0] for w in instance.when):
+                    continue
+                ok, params = _verdict(instance, instance.condition, lookup)
+            except Unknown:
+                continue
+            if not ok:
+                hits.append(Hit(rule.id, instance.show, params | instance.labels))
+    return hits
+
+
+def run_cell_rules(rules: RuleSet, values: Values) -> list[Hit]:
+    """Findings on what the reader saw in each cell: blanks, placeholders, text, normalised values."""
+    by_issue: dict[str, list] = {}
+    for rule in rules.of_kind("cell"):
+        for issue in rule.issues:
+            by_issue.setdefault(issue, []).append(rule)
+    hits = []
+    for key, cell in values.cells.items():
+        if cell.issue is None:
+            continue
+        spec_cell = rules.spec.cells[key]
+        for rule in by_issue.get(cell.issue, ()):
+            if rule.types and spec_cell.type not in rule.types:
+                continue
+            if rule.required_only and not spec_cell.required:
+                continue
+            raw = "" if cell.raw is None else str(cell.raw)
+            hits.append(Hit(rule.id, (key,), {"raw": raw, "detail": cell.detail}))
+    return hits

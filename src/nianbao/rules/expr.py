@@ -1,0 +1,217 @@
+"""The rule expression language: a small, closed grammar that is parsed, never eval'd.
+
+    condition := sum CMP sum ("and" sum CMP sum)*
+    sum       := term (("+" | "-") term)*
+    term      := NUMBER | ref | "sum" "(" ref ")" | "(" sum ")"
+    ref       := ["prev."] table "." row "." column      (or "meta.x" / "text.x")
+
+A row or column part may be a range "first:last" (in the spec's order), used inside sum().
+"prev." reads the previous year's report. CMP is one of == != <= >= < >.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<op>==|!=|<=|>=|<|>|\+|-|\(|\))|(?P<word>[A-Za-z_][A-Za-z0-9_.:]*))"
+)
+COMPARATORS = ("==", "!=", "<=", ">=", "<", ">")
+
+
+class ExprError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Num:
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class Ref:
+    key: str
+    prev: bool = False
+
+
+@dataclass(frozen=True)
+class Sum:
+    refs: tuple[Ref, ...]
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str  # "+" or "-"
+    left: object
+    right: object
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: str
+    left: object
+    right: object
+
+
+@dataclass(frozen=True)
+class Condition:
+    parts: tuple[Compare, ...]
+
+
+def tokenize(text: str) -> list[tuple[str, str]]:
+    tokens, pos = [], 0
+    text = text.strip()
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if not match or match.end() == pos:
+            raise ExprError(f"无法识别的字符：“{text[pos:pos + 10]}”")
+        kind = match.lastgroup
+        tokens.append((kind, match.group(kind)))
+        pos = match.end()
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str, expand_range):
+        self.tokens = tokenize(text)
+        self.pos = 0
+        self.expand_range = expand_range  # (key with ':' part) -> list of keys
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self, value: str | None = None) -> tuple[str, str]:
+        token = self.peek()
+        if token is None:
+            raise ExprError("表达式不完整")
+        if value is not None and token[1] != value:
+            raise ExprError(f"此处应为“{value}”，实际为“{token[1]}”")
+        self.pos += 1
+        return token
+
+    def condition(self) -> Condition:
+        parts = [self.compare()]
+        while self.peek() == ("word", "and"):
+            self.take()
+            parts.append(self.compare())
+        if self.peek() is not None:
+            raise ExprError(f"多余的内容：“{self.peek()[1]}”")
+        return Condition(tuple(parts))
+
+    def compare(self) -> Compare:
+        left = self.sum()
+        token = self.take()
+        if token[1] not in COMPARATORS:
+            raise ExprError(f"此处应为比较符（{' '.join(COMPARATORS)}），实际为“{token[1]}”")
+        return Compare(token[1], left, self.sum())
+
+    def sum(self):
+        node = self.term()
+        while self.peek() in (("op", "+"), ("op", "-")):
+            op = self.take()[1]
+            node = BinOp(op, node, self.term())
+        return node
+
+    def term(self):
+        kind, value = self.take()
+        if kind == "num":
+            return Num(Decimal(value))
+        if value == "(":
+            node = self.sum()
+            self.take(")")
+            return node
+        if kind == "word" and value == "sum":
+            self.take("(")
+            ref = self.ref(self.take()[1], allow_range=True)
+            self.take(")")
+            return ref if isinstance(ref, Sum) else Sum((ref,))
+        if kind == "word":
+            return self.ref(value, allow_range=False)
+        raise ExprError(f"此处应为数字、单元格或 sum(…)，实际为“{value}”")
+
+    def ref(self, word: str, allow_range: bool):
+        prev = word.startswith("prev.")
+        key = word[5:] if prev else word
+        if ":" in key:
+            if not allow_range:
+                raise ExprError(f"范围 “{word}” 只能用在 sum(…) 里")
+            return Sum(tuple(Ref(k, prev) for k in self.expand_range(key)))
+        return Ref(key, prev)
+
+
+def parse_condition(text: str, expand_range) -> Condition:
+    return _Parser(text, expand_range).condition()
+
+
+def refs(node) -> list[Ref]:
+    """Every cell reference in an expression, in order."""
+    if isinstance(node, Ref):
+        return [node]
+    if isinstance(node, Sum):
+        return list(node.refs)
+    if isinstance(node, (BinOp, Compare)):
+        return refs(node.left) + refs(node.right)
+    if isinstance(node, Condition):
+        return [r for part in node.parts for r in refs(part)]
+    return []
+
+
+def single_refs(node) -> list[Ref]:
+    """References that stand alone (not inside a sum): the cells a finding is shown on."""
+    if isinstance(node, Ref):
+        return [node]
+    if isinstance(node, (BinOp, Compare)):
+        return single_refs(node.left) + single_refs(node.right)
+    return []
+
+
+class Unknown(Exception):
+    """An operand has no value (blank, unreadable, or absent): the rule cannot be assessed."""
+
+
+def evaluate(node, lookup):
+    """Evaluate a sum expression; ``lookup(ref)`` returns the value or raises Unknown."""
+    if isinstance(node, Num):
+        return node.value
+    if isinstance(node, Ref):
+        return lookup(node)
+    if isinstance(node, Sum):
+        return sum((Decimal(lookup(r)) for r in node.refs), Decimal(0))
+    if isinstance(node, BinOp):
+        left, right = evaluate(node.left, lookup), evaluate(node.right, lookup)
+        if not all(isinstance(v, (int, Decimal)) for v in (left, right)):
+            raise Unknown
+        return Decimal(left) + Decimal(right) if node.op == "+" else Decimal(left) - Decimal(right)
+    raise TypeError(node)
+
+
+def holds(op: str, left, right, tolerance: Decimal) -> bool:
+    if isinstance(left, (int, Decimal)) and isinstance(right, (int, Decimal)):
+        diff = Decimal(left) - Decimal(right)
+        return {
+            "==": abs(diff) <= tolerance,
+            "!=": abs(diff) > tolerance,
+            "<=": diff <= tolerance,
+            ">=": diff >= -tolerance,
+            "<": diff < -tolerance,
+            ">": diff > tolerance,
+        }[op]
+    if op in ("==", "!="):
+        return (left == right) == (op == "==")
+    raise Unknown  # an ordering between a number and a text cannot be assessed
+
+
+def to_excel(node, address) -> str:
+    """The expression as an Excel formula fragment; ``address(ref)`` gives each cell's reference."""
+    if isinstance(node, Num):
+        return format(node.value, "f")
+    if isinstance(node, Ref):
+        return address(node)
+    if isinstance(node, Sum):
+        return f"SUM({','.join(address(r) for r in node.refs)})"
+    if isinstance(node, BinOp):
+        right = to_excel(node.right, address)
+        return f"{to_excel(node.left, address)}{node.op}{f'({right})' if isinstance(node.right, BinOp) else right}"
+    raise TypeError(node)

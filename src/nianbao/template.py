@@ -1,0 +1,233 @@
+"""Build the Excel template of a format from its spec (and, optionally, fill it with values).
+
+The workbook mirrors the official tables (merged headers, the 勾稽关系 note), locks the labels
+and unlocks the input cells, validates input by type, names every input cell, and carries live
+checks: formulas and conditional formats generated from the ``live`` rules, so an unbalanced
+column shows as the user types, in Excel, WPS and LibreOffice, without macros.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
+
+from nianbao import __version__
+from nianbao.layout import FormLayout, InputCell, SheetLayout, absolute, form_layout
+from nianbao.read import META_SHEET
+from nianbao.rules.catalogue import Instance, RuleSet, ruleset
+from nianbao.rules.expr import Compare, refs, to_excel
+from nianbao.spec import FormSpec
+
+INSTRUCTIONS_SHEET = "说明"
+_VALIDATION = {
+    "count": {"validate": "integer", "criteria": ">=", "value": 0, "error_message": "请填写非负整数；没有的请填 0。"},
+    "delta": {"validate": "integer", "criteria": "between", "minimum": -10**9, "maximum": 10**9,
+              "error_message": "请填写整数，减少填负数（如 -8）。"},
+    "amount": {"validate": "decimal", "criteria": ">=", "value": 0, "error_message": "请填写金额数字（单位：万元）。"},
+    "year": {"validate": "integer", "criteria": "between", "minimum": 2008, "maximum": 2100,
+             "error_message": "请填写四位年份，如 2021。"},
+    "date": {"validate": "date", "criteria": ">=", "value": dt.date(2009, 1, 1),
+             "error_message": "请填写日期，如 2022-01-20。"},
+}
+
+
+class _Formats:
+    def __init__(self, wb: xlsxwriter.Workbook):
+        base = {"font_name": "宋体", "font_size": 10, "valign": "vcenter", "text_wrap": True}
+        boxed = base | {"border": 1}
+        self.title = wb.add_format(base | {"bold": True, "font_size": 14, "align": "center"})
+        self.subtitle = wb.add_format(base | {"align": "center", "font_color": "#595959"})
+        self.caption = wb.add_format(boxed | {"bold": True, "bg_color": "#F2F2F2"})
+        self.header = wb.add_format(boxed | {"bold": True, "align": "center", "bg_color": "#F2F2F2"})
+        self.label = wb.add_format(boxed)
+        self.note = wb.add_format(boxed | {"font_size": 9})
+        self.link = wb.add_format(base | {"font_color": "blue", "underline": 1})
+        self.plain = wb.add_format(base | {"valign": "top"})
+        self.check = wb.add_format(base | {"align": "center", "font_color": "#375623", "bg_color": "#EBF1DE", "border": 1})
+        self.check_label = wb.add_format(base | {"font_color": "#375623", "bg_color": "#EBF1DE", "border": 1})
+        self.bad = wb.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
+        number = boxed | {"locked": False, "align": "right", "bg_color": "#FFFFF0"}
+        self.inputs = {
+            "count": wb.add_format(number | {"num_format": "0"}),
+            "delta": wb.add_format(number | {"num_format": "0"}),
+            "amount": wb.add_format(number | {"num_format": "0.0000"}),
+            "year": wb.add_format(number | {"num_format": "0"}),
+            "date": wb.add_format(number | {"num_format": "yyyy-mm-dd"}),
+            "text": wb.add_format(boxed | {"locked": False, "align": "left", "valign": "top", "bg_color": "#FFFFF0"}),
+        }
+
+
+def _write_text(ws: Worksheet, fmt: _Formats, text) -> None:
+    style = getattr(fmt, text.style)
+    if text.link:
+        ws.write_url(text.row, text.col, f"internal:'{text.link}'!A1", fmt.link, string=text.text)
+    elif (text.last_row or text.row) != text.row or (text.last_col or text.col) != text.col:
+        ws.merge_range(text.row, text.col, text.last_row or text.row, text.last_col or text.col, text.text, style)
+    else:
+        ws.write_string(text.row, text.col, text.text, style)
+
+
+def _write_input(ws: Worksheet, fmt: _Formats, cell: InputCell, value: object) -> None:
+    style = fmt.inputs[cell.type]
+    if cell.last_col != cell.col:
+        ws.merge_range(cell.row, cell.col, cell.row, cell.last_col, None, style)
+    if value is None:
+        ws.write_blank(cell.row, cell.col, None, style)
+    elif isinstance(value, str) and value.startswith("="):
+        # No cached result: the file looks like one saved by a program that does not calculate.
+        ws.write_formula(cell.row, cell.col, value, style, "")
+    elif isinstance(value, (dt.date, dt.datetime)):
+        ws.write_datetime(cell.row, cell.col, dt.datetime.combine(value, dt.time()) if not isinstance(value, dt.datetime) else value, style)
+    elif isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        ws.write_string(cell.row, cell.col, str(value), style)
+    else:
+        ws.write_number(cell.row, cell.col, float(value), style)
+    if cell.type in _VALIDATION:
+        ws.data_validation(cell.row, cell.col, cell.row, cell.col, _VALIDATION[cell.type] | {"error_title": "输入有误"})
+
+
+def _formula_parts(instance: Instance, address) -> tuple[str, str, int]:
+    """(condition that holds when the rule passes, the operands' COUNT(...), how many operands)."""
+    tol = format(instance.rule.tolerance, "f")
+    conditions = []
+    for part in instance.condition.parts:
+        left, right = to_excel(part.left, address), to_excel(part.right, address)
+        if part.op == "==":
+            conditions.append(f"ABS(({left})-({right}))<={tol}")
+        else:
+            op = {"!=": "<>"}.get(part.op, part.op)
+            conditions.append(f"({left}){op}({right})")
+    operands = [address(r) for r in refs(instance.condition)]
+    condition = conditions[0] if len(conditions) == 1 else f"AND({','.join(conditions)})"
+    return condition, f"COUNT({','.join(operands)})", len(operands)
+
+
+def _live_checks(ws: Worksheet, fmt: _Formats, sheet: SheetLayout, layout: FormLayout, rules: RuleSet) -> None:
+    """Formula check cells beside the table and red fills on the cells of a failing relation."""
+    inputs = layout.inputs
+
+    def address(ref) -> str:
+        return absolute(inputs[ref.key].row, inputs[ref.key].col)
+
+    next_row, next_col = sheet.last_row + 2, sheet.last_col + 2
+    for rule in rules.of_kind("relation"):
+        instances = rules.instances[rule.id]
+        if not rule.live or rule.cross_year:
+            continue
+        if not all(inputs[r.key].sheet == sheet.name for i in instances for r in refs(i.condition)):
+            continue
+        anchors = [inputs[i.show[0]] for i in instances]
+        by_column = len({c.col for c in anchors}) == len(anchors)
+        if by_column:
+            label, last = f"实时校验 {rule.id}：{rule.title}", min(c.col for c in anchors) - 1
+            if last > 0:
+                ws.merge_range(next_row, 0, next_row, last, label, fmt.check_label)
+            else:
+                ws.write_string(next_row, 0, label, fmt.check_label)
+        else:
+            ws.write_string(anchors[0].row - 1 if anchors[0].row else 0, next_col, f"{rule.id} {rule.title}", fmt.check_label)
+            ws.set_column(next_col, next_col, 16)
+        for instance, anchor in zip(instances, anchors):
+            condition, count, n = _formula_parts(instance, address)
+            row, col = (next_row, anchor.col) if by_column else (anchor.row, next_col)
+            diff = ""
+            if len(instance.condition.parts) == 1 and instance.condition.parts[0].op == "==":
+                part: Compare = instance.condition.parts[0]
+                diff = f'&" 差"&(({to_excel(part.left, address)})-({to_excel(part.right, address)}))'
+            ws.write_formula(row, col, f'=IF({count}<{n},"",IF({condition},"✓","✗"{diff}))', fmt.check, "")
+            ws.conditional_format(row, col, row, col, {"type": "text", "criteria": "begins with", "value": "✗", "format": fmt.bad})
+            for key in instance.show:
+                target = inputs[key]
+                ws.conditional_format(target.row, target.col, target.row, target.col,
+                                      {"type": "formula", "criteria": f"=AND({count}={n},NOT({condition}))", "format": fmt.bad})
+        if by_column:
+            next_row += 1
+        else:
+            next_col += 1
+
+
+def _instructions(wb: xlsxwriter.Workbook, fmt: _Formats, spec: FormSpec, rules: RuleSet) -> None:
+    ws = wb.add_worksheet(INSTRUCTIONS_SHEET)
+    ws.set_column(0, 0, 110)
+    lines = [
+        ("title", "政府信息公开工作年度报告 填报模板 — 说明"),
+        ("plain", f"格式：{spec.title}（{spec.notice}），适用于 {spec.year_from} 年度"
+                  + (f"至 {spec.year_to} 年度的报告。" if spec.year_to else "及以后的报告。")),
+        ("plain", ""),
+        ("caption", "怎样填写"),
+        ("plain", "1. 只在浅黄色单元格中填写；标签和表头已锁定（工作表保护没有密码，如需调整格式可在“审阅”中撤销保护）。"),
+        ("plain", "2. 每个数字栏都要填写。没有发生的事项填 0：空白不等于 0，也不要填“/”“-”或文字。"),
+        ("plain", "3. 只填数字，不带单位（如填 15，不填“15件”）。金额单位为万元。"),
+        ("plain", "4. 不要插入、删除或移动行列，不要修改标签；否则检查程序会报告“模板结构被修改”。"),
+        ("plain", f"5. 在「{spec.text_sheet}」工作表填写机关名称、报告年度、发布日期和文字部分（一、五、六）。"),
+        ("plain", ""),
+        ("caption", "实时校验"),
+        ("plain", "表格下方或右侧的绿色单元格随填写自动计算：✓ 表示关系成立，✗ 表示不成立并显示差额；"
+                  "不成立时相关单元格变为红色。数据未填完整时校验单元格为空。"),
+    ]
+    for rule in rules.rules:
+        if rule.live:
+            lines.append(("plain", f"   {rule.id} {rule.title}：{rule.description}"))
+    lines += [
+        ("plain", ""),
+        ("caption", "完整检查"),
+        ("plain", "保存后运行：nianbao check 本文件.xlsx  —— 生成带批注的副本（原文件不会被修改），"
+                  "问题单元格标为红色（错误，必须修改）或黄色（提示，修改或说明），并附「检查结果」工作表。"),
+        ("plain", "查看某条规则的说明：nianbao rules explain 规则编号（如 B301）。"),
+    ]
+    for row, (style, text) in enumerate(lines):
+        ws.write_string(row, 0, text, getattr(fmt, style))
+    ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
+
+
+def build(spec: FormSpec, path: str | Path, *, office: str | None = None, year: int | None = None,
+          values: dict[str, object] | None = None) -> Path:
+    """Write the template of ``spec`` to ``path`` (atomically); ``values`` fill cells by key."""
+    path = Path(path)
+    layout = form_layout(spec)
+    rules = ruleset(spec)
+    values = dict(values or {})
+    if office is not None:
+        values["meta.office"] = office
+    if year is not None:
+        values["meta.year"] = year
+    unknown = set(values) - set(layout.inputs)
+    if unknown:
+        raise KeyError(f"格式 {spec.id} 中没有这些单元格：{', '.join(sorted(unknown))}")
+    fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=path.parent if path.parent.exists() else None)
+    os.close(fd)
+    try:
+        wb = xlsxwriter.Workbook(tmp)
+        fmt = _Formats(wb)
+        _instructions(wb, fmt, spec, rules)
+        for sheet in layout.sheets:
+            ws = wb.add_worksheet(sheet.name)
+            ws.hide_gridlines(2)
+            for col, width in sheet.widths.items():
+                ws.set_column(col, col, width)
+            for row, height in sheet.heights.items():
+                ws.set_row(row, height)
+            for text in sheet.texts:
+                _write_text(ws, fmt, text)
+            for cell in sheet.inputs:
+                _write_input(ws, fmt, cell, values.get(cell.key))
+                wb.define_name(cell.name, f"='{sheet.name}'!{absolute(cell.row, cell.col)}")
+            _live_checks(ws, fmt, sheet, layout, rules)
+            ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True, "format_columns": True, "format_rows": True})
+        meta = wb.add_worksheet(META_SHEET)
+        for row, (k, v) in enumerate({"format": spec.id, "template_version": spec.template_version, "generator": f"nianbao {__version__}"}.items()):
+            meta.write_string(row, 0, k)
+            meta.write(row, 1, v)
+        meta.hide()
+        wb.close()
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
