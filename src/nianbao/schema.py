@@ -1,16 +1,16 @@
 """Pandera schemas generated from a form spec and the schema rules of its rule set.
 
-One DataFrame row per report and one column per numeric input cell, so a batch of reports is
-validated in one call. Each Pandera check is named by its rule ID, which maps every failure case
-back to a rule and (through the column, i.e. the cell key) to a cell.
+The frame stacks the numeric cells of any number of reports (a row per cell, a column per cell
+type), so a batch of reports is validated in one call whose cost hardly grows with the batch.
+Each Pandera check is named by its rule ID, and each row index maps back to a report and a cell.
 """
 
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from functools import lru_cache
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -21,12 +21,12 @@ from nianbao.rules.catalogue import Rule, RuleSet
 
 def _check(rule: Rule) -> pa.Check:
     if rule.schema == "integer":
-        return pa.Check(lambda s: np.isclose(s, np.round(s)), name=rule.id)
+        return pa.Check(lambda s: (s - s.round()).abs() < 1e-9, name=rule.id)
     if rule.schema == "non_negative":
         return pa.Check(lambda s: s >= 0, name=rule.id)
     if rule.schema == "max_decimals":
         scale = 10 ** int(rule.param)
-        return pa.Check(lambda s: np.isclose(s * scale, np.round(s * scale), rtol=0, atol=1e-6), name=rule.id)
+        return pa.Check(lambda s: (s * scale - (s * scale).round()).abs() < 1e-6, name=rule.id)
     if rule.schema == "year_range":
         low, high = rule.param
         return pa.Check(lambda s: (s >= low) & (s <= high), name=rule.id)
@@ -35,43 +35,51 @@ def _check(rule: Rule) -> pa.Check:
 
 @lru_cache(maxsize=None)
 def build_schema(rules: RuleSet) -> pa.DataFrameSchema:
+    """One column per numeric cell type; a rule's check applies to the columns of its types."""
     checks = rules.of_kind("schema")
-    columns = {}
-    for key, cell in rules.spec.cells.items():
-        if cell.numeric:
-            columns[key] = pa.Column(
-                float,
-                checks=[_check(r) for r in checks if not r.types or cell.type in r.types],
-                nullable=True,  # blanks and unreadable cells are reported by the cell rules
-                required=True,
-            )
-    return pa.DataFrameSchema(columns, strict=False, name=rules.spec.id)
+    types = sorted({c.type for c in rules.spec.cells.values() if c.numeric})
+    columns = {
+        t: pa.Column(float, checks=[_check(r) for r in checks if not r.types or t in r.types], nullable=True)
+        for t in types
+    }
+    return pa.DataFrameSchema(columns, strict=True, name=rules.spec.id)
 
 
 def _number(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "as_tuple"):
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         return math.nan
     return float(value)
 
 
-def frame(rules: RuleSet, reports: list[Values]) -> pd.DataFrame:
-    keys = [k for k, c in rules.spec.cells.items() if c.numeric]
-    data = {k: [_number(v.value(k)) for v in reports] for k in keys}
-    return pd.DataFrame(data, index=pd.RangeIndex(len(reports)), dtype=float)
+def frame(rules: RuleSet, reports: list[Values]) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """The numeric cells of every report stacked in one frame: a row per (report, cell), the value
+    in the column of the cell's type. Also returns which (report, key) each row holds."""
+    cells = [(k, c.type) for k, c in rules.spec.cells.items() if c.numeric]
+    types = sorted({t for _, t in cells})
+    data: dict[str, list[float]] = {t: [] for t in types}
+    where: list[tuple[int, str]] = []
+    for i, report in enumerate(reports):
+        for key, ctype in cells:
+            value = _number(report.value(key))
+            for t in types:
+                data[t].append(value if t == ctype else math.nan)
+            where.append((i, key))
+    return pd.DataFrame(data, dtype=float), where
 
 
 def validate(rules: RuleSet, reports: list[Values]) -> list[list[Hit]]:
-    """Schema findings for each report, in the order given."""
+    """Schema findings for each report, in the order given (one Pandera call for all of them)."""
     hits: list[list[Hit]] = [[] for _ in reports]
     if not reports:
         return hits
+    data, where = frame(rules, reports)
     try:
-        build_schema(rules).validate(frame(rules, reports), lazy=True)
+        build_schema(rules).validate(data, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-        for row in cases.itertuples(index=False):
+        for row in exc.failure_cases.itertuples(index=False):
             if row.index is None or (isinstance(row.index, float) and math.isnan(row.index)):
-                continue  # a column-level failure; the frame is built from the spec, so none are expected
-            report = reports[int(row.index)]
-            hits[int(row.index)].append(Hit(row.check, (row.column,), {"actual": report.value(row.column)}))
+                # The frame is built from the spec, so a column-level failure is a bug of ours.
+                raise RuntimeError(f"schema check {row.check} failed on column {row.column}: {row.failure_case!r}")
+            report, key = where[int(row.index)]
+            hits[report].append(Hit(row.check, (key,), {"actual": reports[report].value(key)}))
     return hits

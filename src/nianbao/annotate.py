@@ -1,0 +1,171 @@
+"""Write findings into a copy of the workbook as a layer nianbao owns.
+
+The layer is: one note per offending cell (our block, after any note of the user's), a fill
+colour by severity (the cell's previous fill is recorded so the next run can restore it), and
+a 检查结果 sheet listing every finding with a link to its cell. Annotating again first removes
+the old layer, so runs never stack, and a user's own notes and colours survive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+from openpyxl import load_workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.colors import Color
+from openpyxl.workbook import Workbook
+from openpyxl.worksheet.hyperlink import Hyperlink
+
+from nianbao import __version__
+from nianbao.findings import ERROR, Finding
+
+RESULTS_SHEET = "检查结果"
+MARKS_SHEET = "_nianbao_marks"  # hidden: the fills we replaced, so the next run can restore them
+MARKER = "【nianbao 检查】"
+AUTHOR = "nianbao"
+FILLS = {ERROR: "FFFFC7CE", "提示": "FFFFEB9C"}
+_HEADER = ["序号", "严重程度", "规则", "位置", "表", "行", "列", "说明", "实际值", "期望值"]
+
+
+def _color_json(color: Color | None) -> dict | None:
+    if color is None:
+        return None
+    return {"type": color.type, "value": color.value, "tint": color.tint}
+
+
+def _color_from(data: dict | None) -> Color | None:
+    if not data:
+        return None
+    return Color(**{data["type"]: data["value"]}, tint=data.get("tint") or 0)
+
+
+def _fill_json(fill) -> str:
+    return json.dumps({"type": fill.fill_type, "fg": _color_json(fill.fgColor), "bg": _color_json(fill.bgColor)})
+
+
+def _fill_from(text: str) -> PatternFill:
+    data = json.loads(text)
+    if not data.get("type"):
+        return PatternFill(fill_type=None)
+    return PatternFill(fill_type=data["type"], fgColor=_color_from(data["fg"]), bgColor=_color_from(data["bg"]))
+
+
+def _ours(fill) -> bool:
+    return fill.fill_type == "solid" and fill.fgColor.type == "rgb" and fill.fgColor.rgb in FILLS.values()
+
+
+def _user_part(text: str) -> str:
+    return text.split(MARKER, 1)[0].rstrip()
+
+
+def clear(wb: Workbook) -> None:
+    """Remove nianbao's layer: restore replaced fills, strip our note blocks, drop our sheets."""
+    if MARKS_SHEET in wb.sheetnames:
+        marks = wb[MARKS_SHEET]
+        for sheet, address, original in marks.iter_rows(min_row=2, values_only=True):
+            if sheet in wb.sheetnames and address:
+                cell = wb[sheet][address]
+                if _ours(cell.fill):  # a fill the user changed after our run is theirs now
+                    cell.fill = _fill_from(original)
+        del wb[MARKS_SHEET]
+    if RESULTS_SHEET in wb.sheetnames:
+        del wb[RESULTS_SHEET]
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.comment is not None and MARKER in cell.comment.text:
+                    user = _user_part(cell.comment.text)
+                    cell.comment = Comment(user, cell.comment.author or "") if user else None
+
+
+def _note(findings: list[Finding]) -> str:
+    lines = [MARKER]
+    lines += [f"[{f.severity}] {f.rule} {f.message}" for f in findings]
+    return "\n".join(lines)
+
+
+def _apply(wb: Workbook, findings: list[Finding]) -> None:
+    by_place: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for f in findings:
+        for place in f.places:
+            if place[0] in wb.sheetnames and place[1]:
+                by_place[place].append(f)
+    marks = wb.create_sheet(MARKS_SHEET)
+    marks.append(["sheet", "cell", "original_fill"])
+    marks.sheet_state = "hidden"
+    for (sheet, address), group in by_place.items():
+        cell = wb[sheet][address]
+        text = _note(group)
+        user = cell.comment.text if cell.comment is not None else ""
+        comment = Comment(f"{user}\n\n{text}" if user else text, AUTHOR)
+        comment.width, comment.height = 320, min(60 + 40 * len(group), 400)
+        cell.comment = comment
+        severity = ERROR if any(f.severity == ERROR for f in group) else "提示"
+        marks.append([sheet, address, _fill_json(cell.fill)])
+        cell.fill = PatternFill(fill_type="solid", fgColor=FILLS[severity], bgColor=FILLS[severity])
+
+
+def _results_sheet(wb: Workbook, findings: list[Finding], source: str) -> None:
+    ws = wb.create_sheet(RESULTS_SHEET, 0)
+    errors = sum(f.severity == ERROR for f in findings)
+    warnings = len(findings) - errors
+    verdict = "未发现问题" if not findings else f"错误 {errors} 项（必须修改），提示 {warnings} 项（修改或说明）"
+    ws.append([f"检查结果：{verdict}"])
+    ws.append([f"文件：{source}；检查时间：{dt.datetime.now():%Y-%m-%d %H:%M}；nianbao {__version__}"])
+    ws.append(_HEADER)
+    ws["A1"].font = Font(bold=True, size=13, color="9C0006" if errors else "375623")
+    for cell in ws[3]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill(fill_type="solid", fgColor="FFF2F2F2")
+    for i, f in enumerate(findings, 1):
+        place = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "")
+        ws.append([i, f.severity, f.rule, place, f.table, f.row, f.column, f.message,
+                   "" if f.actual is None else str(f.actual), "" if f.expected is None else str(f.expected)])
+        row = ws.max_row
+        ws.cell(row, 2).fill = PatternFill(fill_type="solid", fgColor=FILLS[f.severity])
+        if f.sheet in wb.sheetnames and f.cell:
+            link = ws.cell(row, 4)
+            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{f.sheet}'!{f.cell}", display=place)
+            link.font = Font(color="0563C1", underline="single")
+        ws.cell(row, 8).alignment = Alignment(wrap_text=True, vertical="top")
+    for col, width in zip("ABCDEFGHIJ", (6, 9, 7, 12, 18, 30, 18, 70, 10, 10)):
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A4"
+    if len(findings):
+        ws.auto_filter.ref = f"A3:J{ws.max_row}"
+    wb.active = 0
+    for sheet in wb.worksheets:
+        sheet.sheet_view.tabSelected = sheet is ws
+
+
+def annotate(source: str | Path, findings: list[Finding], dest: str | Path) -> Path:
+    """Write ``source`` with nianbao's annotations for ``findings`` to ``dest`` (atomically).
+
+    ``source`` is only read; ``dest`` must be a different file.
+    """
+    source, dest = Path(source), Path(dest)
+    if dest.resolve() == source.resolve():
+        raise ValueError(f"输出文件与原文件相同：{dest}")
+    macro = source.suffix.lower() == ".xlsm"
+    wb = load_workbook(source, keep_vba=macro)
+    clear(wb)
+    _apply(wb, findings)
+    _results_sheet(wb, findings, source.name)
+    # openpyxl drops every cached formula result; ask Excel/LibreOffice to recalculate on open.
+    wb.calculation.fullCalcOnLoad = True
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=dest.suffix, dir=dest.parent)
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return dest

@@ -1,0 +1,116 @@
+"""Rule documentation, generated from the rule files: ``rules explain`` and docs/rules.md."""
+
+from __future__ import annotations
+
+from nianbao.rulecases import Case, run_case_files
+from nianbao.rules.catalogue import Rule, all_rules
+from nianbao.spec import all_specs
+
+_KIND = {"relation": "单元格关系", "cell": "单元格内容", "schema": "取值范围（Pandera 模式）", "structure": "模板结构"}
+_FAMILY = {"S": "模板结构", "C": "单元格内容", "V": "取值范围", "B": "表内关系", "Y": "跨年度", "F": "格式与年度"}
+
+
+def _formats(rule: Rule) -> list:
+    return [s for s in all_specs() if rule.file in s.rule_files]
+
+
+def _expression(rule: Rule) -> str:
+    if rule.kind == "relation":
+        lines = [f"check: {rule.check}"]
+        lines += [f"when: {w}" for w in rule.when]
+        lines += [f"for_each {name}: {value}" for name, value in rule.for_each]
+        if rule.tolerance:
+            lines.append(f"tolerance: {rule.tolerance}")
+        return "\n".join(lines)
+    if rule.kind == "cell":
+        return f"issue: {', '.join(rule.issues)}" + (f"; types: {', '.join(rule.types)}" if rule.types else "")
+    if rule.kind == "schema":
+        return f"schema: {rule.schema}" + (f"({rule.param})" if rule.param is not None else "") + f"; types: {', '.join(rule.types)}"
+    return "由读取程序核对每个单元格旁的行、列标签"
+
+
+def example(rule: Rule) -> str | None:
+    """The message of the rule's first fail case, as the checker really produces it."""
+    import tempfile
+    from pathlib import Path
+
+    spec = _formats(rule)[0]
+    case = Case(rule, spec, "fail", 0, rule.cases["fail"][0])
+    with tempfile.TemporaryDirectory() as tmp:
+        result = run_case_files(case, Path(tmp))
+    hits = [f for f in result.findings if f.rule == rule.id]
+    if not hits:
+        return None
+    f = hits[0]
+    values = case.data.get("values") or {}
+    given = "，".join(f"{k} = {v!r}" for k, v in values.items())
+    prev = case.data.get("previous")
+    given += ("；上一年度：" + ("，".join(f"{k} = {v!r}" for k, v in prev.items()) or "全部为 0")) if prev is not None else ""
+    return f"（{spec.short} 格式，其余为 0{'：' + given if given else ''}）\n[{f.severity}] {f.rule} {f.sheet}!{f.cell}：{f.message}"
+
+
+def explain(rule_id: str) -> str | None:
+    rules = [r for r in all_rules() if r.id == rule_id]
+    if not rules:
+        return None
+    parts = []
+    for rule in rules:
+        formats = "、".join(f"{s.short}（{s.notice}）" for s in _formats(rule))
+        parts.append("\n".join([
+            f"{rule.id} {rule.title}",
+            f"严重程度：{rule.severity}    类别：{_FAMILY[rule.id[0]]}（{_KIND[rule.kind]}）    适用格式：{formats}",
+            "",
+            rule.description,
+            "",
+            "规则：",
+            _expression(rule),
+            "",
+            f"依据：{rule.citation}",
+            "",
+            "示例：",
+            example(rule) or "（无）",
+            f"规则文件：rules/{rule.file}",
+        ]))
+    return "\n\n".join(parts)
+
+
+def rules_markdown() -> str:
+    lines = [
+        "# 规则目录 / Rule catalogue",
+        "",
+        "本文件由 `nianbao rules docs` 根据 `rules/*.yaml` 生成，请勿手工修改。",
+        "Generated from `rules/*.yaml` by `nianbao rules docs`; do not edit by hand.",
+        "",
+        "严重程度：**错误** 必须修改；**提示** 修改或说明。",
+        "",
+        "| 编号 | 严重程度 | 名称 | 规则文件 |",
+        "|---|---|---|---|",
+    ]
+    rules = all_rules()
+    lines += [f"| [{r.id}](#{r.id.lower()}-{r.file.removesuffix('.yaml')}) | {r.severity} | {r.title} | {r.file} |" for r in rules]
+    for rule in rules:
+        formats = "、".join(f"{s.short}（{s.notice}）" for s in _formats(rule))
+        lines += [
+            "",
+            f'<a id="{rule.id.lower()}-{rule.file.removesuffix(".yaml")}"></a>',
+            f"## {rule.id} {rule.title}",
+            "",
+            f"- 严重程度：{rule.severity}",
+            f"- 类别：{_FAMILY[rule.id[0]]}（{_KIND[rule.kind]}）",
+            f"- 适用格式：{formats}",
+            f"- 依据：{rule.citation}",
+            f"- 规则文件：`rules/{rule.file}`",
+            "",
+            rule.description,
+            "",
+            "```",
+            _expression(rule),
+            "```",
+            "",
+            "示例：",
+            "",
+            "```",
+            example(rule) or "（无）",
+            "```",
+        ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,103 @@
+"""Run the pass/fail cases written beside each rule, through real workbooks.
+
+Every case builds a filled template with the case's values (on top of a complete all-zero
+report), optionally edits a label as a user would, reads it back and checks it, then counts the
+findings of the rule under test. The test suite and ``nianbao rules test`` both run them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from nianbao.check import Result, check
+from nianbao.layout import form_layout
+from nianbao.rules.catalogue import Rule, ruleset
+from nianbao.spec import FormSpec, all_specs
+
+_ZERO = {"count": 0, "delta": 0, "amount": 0, "text": "示例文字"}
+
+
+@dataclass(frozen=True)
+class Case:
+    rule: Rule
+    spec: FormSpec
+    outcome: str  # "pass" or "fail"
+    index: int
+    data: dict
+
+    @property
+    def id(self) -> str:
+        return f"{self.rule.id}-{self.spec.short}-{self.outcome}{self.index + 1}"
+
+    @property
+    def expected(self) -> int | None:
+        """How many findings of the rule the case must produce (None: at least one)."""
+        return 0 if self.outcome == "pass" else self.data.get("expect")
+
+
+def base_values(spec: FormSpec, year: int | None = None) -> dict[str, object]:
+    """A complete report of ``spec`` with every number 0: the starting point of every case."""
+    year = year or spec.year_from
+    values: dict[str, object] = {}
+    for key, cell in spec.cells.items():
+        values[key] = {"year": year, "date": dt.date(year + 1, 1, 20)}.get(cell.type, _ZERO.get(cell.type))
+    values["meta.office"] = "示例县人民政府办公室"
+    return values
+
+
+def _relabel(path: Path, spec: FormSpec, labels: dict[str, str]) -> None:
+    wb = load_workbook(path)
+    for key, text in labels.items():
+        cell = form_layout(spec).inputs[key]
+        label = cell.labels[0]
+        wb[cell.sheet].cell(label.row + 1, label.col + 1).value = text
+    wb.save(path)
+
+
+def fill(spec: FormSpec, path: Path, overrides: dict | None = None, year: int | None = None) -> Path:
+    from nianbao.template import build
+
+    values = base_values(spec, year) | dict(overrides or {})
+    return build(spec, path, values=values)
+
+
+def run_case_files(case: Case, folder: Path) -> Result:
+    values = dict(case.data.get("values") or {})
+    current = fill(case.spec, folder / "current.xlsx", values)
+    if case.data.get("relabel"):
+        _relabel(current, case.spec, case.data["relabel"])
+    previous = None
+    if "previous" in case.data:
+        year = values.get("meta.year", case.spec.year_from)
+        previous = fill(case.spec, folder / "previous.xlsx", case.data["previous"] or {}, year=int(year) - 1)
+    return check(current, previous)
+
+
+def run_case(case: Case) -> str | None:
+    """None when the case behaves as written, else what went wrong."""
+    with tempfile.TemporaryDirectory() as tmp:
+        result = run_case_files(case, Path(tmp))
+    if result.reason:
+        return f"文件无法检查：{result.reason}"
+    hits = [f for f in result.findings if f.rule == case.rule.id]
+    expected = case.expected
+    if (expected is None and not hits) or (expected is not None and len(hits) != expected):
+        want = "至少 1" if expected is None else str(expected)
+        seen = "; ".join(f"{f.sheet}!{f.cell} {f.message}" for f in hits) or "无"
+        return f"应有 {want} 条 {case.rule.id} 发现，实际 {len(hits)} 条（{seen}）"
+    return None
+
+
+def all_cases() -> list[Case]:
+    cases = []
+    for spec in all_specs():
+        for rule in ruleset(spec).rules:
+            for outcome in ("pass", "fail"):
+                for i, data in enumerate(rule.cases[outcome]):
+                    cases.append(Case(rule, spec, outcome, i, data))
+    return cases
