@@ -7,7 +7,7 @@ beside each input cell, and ``nianbao cells`` prints it. Coordinates are 0-based
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 from nianbao.spec import FormSpec, Table
 
@@ -193,6 +193,6 @@ def _table_sheet(table: Table) -> SheetLayout:
     return sheet
 
 
-@lru_cache(maxsize=None)
+@cache
 def form_layout(spec: FormSpec) -> FormLayout:
     return FormLayout(spec, [_text_sheet(spec)] + [_table_sheet(t) for t in spec.tables])

@@ -7,7 +7,6 @@ findings of the rule under test. The test suite and ``nianbao rules test`` both 
 
 from __future__ import annotations
 
-import datetime as dt
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +16,8 @@ from openpyxl import load_workbook
 from nianbao.check import Result, check
 from nianbao.layout import form_layout
 from nianbao.rules.catalogue import Rule, ruleset
+from nianbao.samples import fill
 from nianbao.spec import FormSpec, all_specs
-
-_ZERO = {"count": 0, "delta": 0, "amount": 0, "text": "示例文字"}
 
 
 @dataclass(frozen=True)
@@ -40,16 +38,6 @@ class Case:
         return 0 if self.outcome == "pass" else self.data.get("expect")
 
 
-def base_values(spec: FormSpec, year: int | None = None) -> dict[str, object]:
-    """A complete report of ``spec`` with every number 0: the starting point of every case."""
-    year = year or spec.year_from
-    values: dict[str, object] = {}
-    for key, cell in spec.cells.items():
-        values[key] = {"year": year, "date": dt.date(year + 1, 1, 20)}.get(cell.type, _ZERO.get(cell.type))
-    values["meta.office"] = "示例县人民政府办公室"
-    return values
-
-
 def _relabel(path: Path, spec: FormSpec, labels: dict[str, str]) -> None:
     wb = load_workbook(path)
     for key, text in labels.items():
@@ -57,13 +45,6 @@ def _relabel(path: Path, spec: FormSpec, labels: dict[str, str]) -> None:
         label = cell.labels[0]
         wb[cell.sheet].cell(label.row + 1, label.col + 1).value = text
     wb.save(path)
-
-
-def fill(spec: FormSpec, path: Path, overrides: dict | None = None, year: int | None = None) -> Path:
-    from nianbao.template import build
-
-    values = base_values(spec, year) | dict(overrides or {})
-    return build(spec, path, values=values)
 
 
 def run_case_files(case: Case, folder: Path) -> Result:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 
 import pandas as pd
 import pandera.pandas as pa
@@ -33,7 +33,7 @@ def _check(rule: Rule) -> pa.Check:
     raise ValueError(rule.schema)
 
 
-@lru_cache(maxsize=None)
+@cache
 def build_schema(rules: RuleSet) -> pa.DataFrameSchema:
     """One column per numeric cell type; a rule's check applies to the columns of its types."""
     checks = rules.of_kind("schema")

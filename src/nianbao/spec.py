@@ -8,7 +8,7 @@ template, the reader, the schemas, the rule expansion, the docs) is derived from
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -234,7 +234,7 @@ def load_spec_file(path: Path) -> FormSpec:
     return spec
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_spec(format_id: str) -> FormSpec:
     """Load a spec by id ("gov-2019") or short name ("2019")."""
     for path in sorted(spec_dir().glob("*.yaml")):

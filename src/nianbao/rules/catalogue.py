@@ -16,7 +16,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -157,7 +157,7 @@ def _parse_rule(data: dict, path: Path, index: int) -> Rule:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_rule_file(name: str) -> tuple[Rule, ...]:
     path = rules_dir() / name
     try:
@@ -267,7 +267,7 @@ class RuleSet:
         return [r for r in self.rules if r.kind == kind]
 
 
-@lru_cache(maxsize=None)
+@cache
 def ruleset(spec: FormSpec) -> RuleSet:
     """All rules that apply to a format, compiled against its spec."""
     rules: list[Rule] = []
