@@ -118,8 +118,16 @@ def _parse_rule(data: dict, path: Path, index: int) -> Rule:
         for case in cases[outcome]:
             if not isinstance(case, dict) or set(case) - {"values", "previous", "expect", "relabel", "note"}:
                 raise _fail(path, rule_id, f"{outcome} 用例只能包含 values、previous、expect、relabel、note")
-    if kind == "relation" and not data.get("check"):
-        raise _fail(path, rule_id, "relation 规则需要 check 表达式")
+    if kind == "relation":
+        if not data.get("check"):
+            raise _fail(path, rule_id, "relation 规则需要 check 表达式")
+        # Syntax is checked here, on load; cell keys are checked against each format on compile.
+        dummy = {name: "x" for name in data.get("for_each") or {}}
+        for text in [data["check"], *([data["when"]] if isinstance(data.get("when"), str) else data.get("when") or [])]:
+            try:
+                parse_condition(_substitute(str(text), dummy), lambda key: [])
+            except ExprError as exc:
+                raise _fail(path, rule_id, f"表达式 “{text}” 有误：{exc}") from None
     if kind == "cell":
         issues = data.get("issue")
         issues = tuple(issues) if isinstance(issues, list) else (issues,)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<op>==|!=|<=|>=|<|>|\+|-|\(|\))|(?P<word>[A-Za-z_][A-Za-z0-9_.:]*))"
+    r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<op>==|!=|<=|>=|<|>|=|\+|-|\(|\))|(?P<word>[A-Za-z_][A-Za-z0-9_.:]*))"
 )
 COMPARATORS = ("==", "!=", "<=", ">=", "<", ">")
 
@@ -103,6 +103,8 @@ class _Parser:
     def compare(self) -> Compare:
         left = self.sum()
         token = self.take()
+        if token[1] == "=":
+            raise ExprError("比较符“=”应写作“==”")
         if token[1] not in COMPARATORS:
             raise ExprError(f"此处应为比较符（{' '.join(COMPARATORS)}），实际为“{token[1]}”")
         return Compare(token[1], left, self.sum())

@@ -1,0 +1,61 @@
+"""The bundled examples and the generated rule docs stay true to their sources."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import pytest
+import yaml
+
+import nianbao
+from nianbao.docs import rules_markdown
+from nianbao.read import read_workbook
+from nianbao.samples import base_values
+from nianbao.spec import load_spec
+
+from .conftest import EXAMPLES, ROOT
+
+VALUE_FILES = sorted((EXAMPLES / "values").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("values_file", VALUE_FILES, ids=[p.stem for p in VALUE_FILES])
+def test_example_workbook_holds_its_values_file(values_file):
+    doc = yaml.safe_load(values_file.read_text(encoding="utf-8"))
+    spec = load_spec(str(doc["format"]))
+    expected = base_values(spec, doc["values"]["meta.year"]) | doc["values"]
+    got = read_workbook(EXAMPLES / f"{values_file.stem}.xlsx")
+    for key, value in expected.items():
+        value = value.date() if isinstance(value, dt.datetime) else value
+        assert got.value(key) == value, key
+
+
+def test_seed_report_has_no_error():
+    result = nianbao.check(EXAMPLES / "jianxi-2019.xlsx")
+    assert result.format == "gov-2019" and result.findings == []
+
+
+def test_consecutive_years_show_the_cross_year_mismatch():
+    result = nianbao.check(EXAMPLES / "shixian-2022.xlsx", previous=EXAMPLES / "shixian-2021.xlsx")
+    assert [(f.rule, f.key) for f in result.findings] == [("Y301", "t3.carry_in.natural"), ("Y301", "t3.carry_in.total")]
+    assert nianbao.check(EXAMPLES / "shixian-2022.xlsx").findings == []
+
+
+def test_docs_rules_md_is_generated_from_the_rule_files():
+    assert (ROOT / "docs" / "rules.md").read_text(encoding="utf-8") == rules_markdown(), (
+        f"docs/rules.md is stale: run `{sys.executable} -m nianbao rules docs`"
+    )
+
+
+def test_rules_explain(cli):
+    run = cli("rules", "explain", "b301")
+    assert run.returncode == 0
+    for text in ("B301 表三各列勾稽关系", "严重程度：错误", "第一项加第二项之和", "check: t3.new.{c} + t3.carry_in.{c}", "[错误] B301 表三!D6"):
+        assert text in run.stdout
+    missing = cli("rules", "explain", "Z999")
+    assert missing.returncode == 2 and "没有编号为 Z999 的规则" in missing.stderr
+
+
+def test_rules_list_by_format(cli):
+    run = cli("rules", "list", "--format", "2019")
+    assert run.returncode == 0 and "F001" in run.stdout and "F002" not in run.stdout
