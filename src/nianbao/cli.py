@@ -52,7 +52,11 @@ def template(
     if output.suffix.lower() != ".xlsx":
         err.print("[red]错误：[/red]模板文件名应以 .xlsx 结尾")
         raise typer.Exit(2)
-    build(spec, output, office=office, year=year)
+    try:
+        build(spec, output, office=office, year=year)
+    except OSError as exc:
+        err.print(f"[red]错误：[/red]无法写出 {output}：{exc.strerror or exc}")
+        raise typer.Exit(2) from None
     out.print(f"已生成 {spec.title}（{spec.notice}）模板：{output}")
 
 

@@ -200,7 +200,8 @@ def build(spec: FormSpec, path: str | Path, *, office: str | None = None, year: 
     unknown = set(values) - set(layout.inputs)
     if unknown:
         raise KeyError(f"格式 {spec.id} 中没有这些单元格：{', '.join(sorted(unknown))}")
-    fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=path.parent if path.parent.exists() else None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
     os.close(fd)
     try:
         wb = xlsxwriter.Workbook(tmp)
