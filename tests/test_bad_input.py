@@ -71,7 +71,7 @@ def foreign_workbook(good, tmp_path):
 )
 def test_unreadable_file_exit_2_with_one_line_reason(make, reason, good, tmp_path, cli):
     bad = make(good, tmp_path)
-    run = cli("check", bad, good, "--out", tmp_path / "out")
+    run = cli("check", bad, good, "--out", tmp_path / "out", "--copies", "all")
     assert run.returncode == 2
     assert "Traceback" not in run.stdout + run.stderr
     (line,) = [ln for ln in run.stdout.splitlines() if bad.name in ln]
@@ -86,7 +86,7 @@ def test_deleted_row_is_a_structure_error_and_nothing_is_misread(good, tmp_path,
     wb["表三"].delete_rows(cell.row + 1)  # like a user deleting the row 2.重复申请
     edited = tmp_path / "deleted.xlsx"
     wb.save(edited)
-    run = cli("check", edited, "--json", "--no-copy")
+    run = cli("check", edited, "--json", "--copies", "none")
     assert run.returncode == 1 and "Traceback" not in run.stderr
     findings = json.loads(run.stdout)["files"][0]["findings"]
     rules = {f["rule"] for f in findings}
@@ -101,7 +101,7 @@ def test_relabelled_row_is_reported_at_the_label(good, tmp_path, cli):
     wb["表三"].cell(label.row + 1, label.col + 1).value = "（一）同意公开"
     edited = tmp_path / "relabelled.xlsx"
     wb.save(edited)
-    run = cli("check", edited, "--json", "--no-copy")
+    run = cli("check", edited, "--json", "--copies", "none")
     (finding,) = json.loads(run.stdout)["files"][0]["findings"]
     assert finding["rule"] == "S001" and finding["cell"] == a1(label.row, label.col)
     assert "（一）予以公开" in finding["message"] and "（一）同意公开" in finding["message"]

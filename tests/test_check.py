@@ -62,7 +62,7 @@ def test_unbalanced_column_gets_exactly_that_error_on_its_cells(unbalanced, tmp_
 
 def test_clean_report_exits_0_with_no_error(tmp_path, cli):
     clean = fill(SPEC, tmp_path / "clean.xlsx", year=2022)
-    run = cli("check", clean)
+    run = cli("check", clean, "--copies", "all")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "错误 0 项" in run.stdout
     copy = tmp_path / "clean.检查.xlsx"
@@ -119,7 +119,7 @@ def test_cross_year_mismatch_with_previous(tmp_path, cli):
                                                 "t3.carry_out.total": 2}, year=2021)
     this = fill(SPEC, tmp_path / "2022.xlsx", {"t3.new.natural": 1, "t3.new.total": 1, "t3.r1.natural": 1, "t3.r1.total": 1,
                                                 "t3.r7.natural": 1, "t3.r7.total": 1}, year=2022)
-    run = cli("check", this, "--previous", prev, "--json", "--no-copy")
+    run = cli("check", this, "--previous", prev, "--json", "--copies", "none")
     assert run.returncode == 1
     findings = json.loads(run.stdout)["files"][0]["findings"]
     assert [(f["rule"], f["key"], f["actual"], f["expected"]) for f in findings] == [
@@ -130,7 +130,7 @@ def test_cross_year_mismatch_with_previous(tmp_path, cli):
 
 
 def test_output_never_overwrites_the_input(tmp_path, cli):
-    report = fill(SPEC, tmp_path / "r.xlsx", year=2022)
+    report = fill(SPEC, tmp_path / "r.xlsx", {"t3.new.natural": "/"}, year=2022)
     run = cli("check", report, "--out", tmp_path)
     assert run.returncode == 2
     assert "输出文件与原文件相同" in run.stdout and "Traceback" not in run.stdout + run.stderr

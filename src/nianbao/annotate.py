@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from openpyxl.workbook import Workbook
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from nianbao import __version__
+from nianbao.atomic import atomic_path
 from nianbao.findings import ERROR, Finding
 
 RESULTS_SHEET = "检查结果"
@@ -159,13 +158,6 @@ def annotate(source: str | Path, findings: list[Finding], dest: str | Path) -> P
     _results_sheet(wb, findings, source.name)
     # openpyxl drops every cached formula result; ask Excel/LibreOffice to recalculate on open.
     wb.calculation.fullCalcOnLoad = True
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=dest.suffix, dir=dest.parent)
-    os.close(fd)
-    try:
+    with atomic_path(dest) as tmp:
         wb.save(tmp)
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return dest

@@ -24,6 +24,8 @@ class Result:
 
     path: Path
     format: str | None = None
+    office: str | None = None
+    year: int | None = None
     findings: list[Finding] = field(default_factory=list)
     reason: str | None = None  # why the file could not be checked
     values: Values | None = None
@@ -47,6 +49,8 @@ class Result:
         return {
             "path": str(self.path),
             "format": self.format,
+            "office": self.office,
+            "year": self.year,
             "status": self.status,
             "reason": self.reason,
             "output": str(self.output) if self.output else None,
@@ -108,15 +112,26 @@ def _order(sheets: list[str]):
     return key
 
 
+def sort_findings(spec, findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=_order([s.name for s in form_layout(spec).sheets]))
+
+
 def check_values(values: Values, previous: Values | None = None, schema_hits: list[Hit] | None = None) -> list[Finding]:
     """All findings for one report's values (``schema_hits`` when validated in a batch)."""
     rules = ruleset(values.spec)
     if schema_hits is None:
         schema_hits = validate(rules, [values])[0]
     hits = values.hits + run_cell_rules(rules, values) + schema_hits + run_relations(rules, values, previous)
-    findings = [to_finding(rules, values, h) for h in hits]
-    sheets = [s.name for s in form_layout(values.spec).sheets]
-    return sorted(findings, key=_order(sheets))
+    return sort_findings(values.spec, [to_finding(rules, values, h) for h in hits])
+
+
+def describe(result: Result, values: Values) -> Result:
+    """Fill in what a result says about its report: format, office, year."""
+    result.format = values.spec.id
+    office, year = values.value("meta.office"), values.value("meta.year")
+    result.office = office if isinstance(office, str) else None
+    result.year = year if isinstance(year, int) else None
+    return result
 
 
 def check(path: str | Path, previous: str | Path | Values | None = None) -> Result:
@@ -133,6 +148,6 @@ def check(path: str | Path, previous: str | Path | Values | None = None) -> Resu
         result.reason = f"上一年度报告 {Path(previous).name} 无法读取：{exc}"
         return result
     result.values = values
-    result.format = values.spec.id
+    describe(result, values)
     result.findings = check_values(values, prev)
     return result

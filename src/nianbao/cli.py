@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from nianbao.annotate import annotate
-from nianbao.check import Result, check
+from nianbao.check import Result
 from nianbao.findings import ERROR
 from nianbao.layout import form_layout
 from nianbao.rules.catalogue import RuleError, all_rules
@@ -83,12 +85,6 @@ def cells(
     out.print(table)
 
 
-def _output_path(source: Path, out_dir: Path | None) -> Path:
-    if out_dir is not None:
-        return out_dir / source.name
-    return source.with_name(f"{source.stem}.检查{source.suffix}")
-
-
 def _print_result(result: Result) -> None:
     if result.status == "failed":
         out.print(f"[red]✗ 无法检查[/red] {result.path}：{result.reason}")
@@ -103,42 +99,83 @@ def _print_result(result: Result) -> None:
         out.print(f"  批注副本：{result.output}")
 
 
+class Copies(StrEnum):
+    all = "all"
+    findings = "findings"
+    none = "none"
+
+
+class FailOn(StrEnum):
+    error = "error"
+    warning = "warning"
+
+
+@contextmanager
+def _progress_bar(enabled: bool):
+    """A progress bar on a terminal; a no-op callback otherwise."""
+    if not enabled:
+        yield None
+        return
+    labels = {"check": "检查", "annotate": "写出批注副本"}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=out, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def advance(phase: str, done: int) -> None:
+            if phase in labels:
+                if phase not in tasks:
+                    tasks[phase] = bar.add_task(labels[phase], total=None)
+                bar.advance(tasks[phase], done)
+
+        yield advance
+
+
 @app.command("check")
 def check_command(
-    files: list[Path] = typer.Argument(..., help="要检查的工作簿 / workbooks to check"),
-    previous: Path = typer.Option(None, "--previous", "-p", help="上一年度报告，用于跨年度规则 / last year's report"),
-    out_dir: Path = typer.Option(None, "--out", help="批注副本的输出文件夹（默认在原文件旁）/ folder for annotated copies"),
+    inputs: list[str] = typer.Argument(..., help="工作簿、文件夹或通配符 / workbooks, folders or glob patterns"),
+    previous: Path = typer.Option(None, "--previous", "-p", help="上一年度报告，用于跨年度规则 / last year's report, for every input"),
+    previous_dir: Path = typer.Option(None, "--previous-dir", help="上一年度报告所在文件夹（按机关和年度配对）/ last year's collection"),
+    out_dir: Path = typer.Option(None, "--out", help="输出文件夹：批注副本与汇总（默认批注副本在原文件旁）/ output folder"),
+    copies: Copies = typer.Option(Copies.findings, "--copies", help="写哪些批注副本 / which annotated copies to write"),
+    fail_on: FailOn = typer.Option(FailOn.error, "--fail-on", help="退出码为 1 的条件 / what makes the exit code 1"),
+    jobs: int = typer.Option(None, "--jobs", "-j", help="并行进程数（默认为 CPU 核数）/ worker processes"),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出检查结果 / print one findings document"),
-    no_copy: bool = typer.Option(False, "--no-copy", help="不写批注副本 / do not write annotated copies"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="只输出结论 / only the verdict"),
 ):
-    """检查工作簿并写出批注副本（原文件不变）/ check workbooks and write annotated copies.
+    """检查工作簿，写出批注副本（原文件不变）；指定 --out 时另写 汇总.xlsx、summary.csv、summary.json。
 
-    退出码 / exit code: 0 无错误, 1 有错误, 2 有文件无法检查。
+    Check workbooks and write annotated copies; with --out, also a summary for supervisors.
+    同一批文件中同一机关相邻两年的报告自动配对，执行跨年度规则。
+    退出码 / exit code: 0 通过, 1 有错误（--fail-on warning：有错误或提示）, 2 有文件无法检查。
     """
-    results = []
-    for path in files:
-        try:
-            result = check(path, previous)
-        except (RuleError, SpecError) as exc:  # our own configuration is broken: stop, clearly
-            err.print(f"[red]规则或格式文件有误：[/red]{exc}")
-            raise typer.Exit(2) from None
-        if result.status != "failed" and not no_copy:
-            dest = _output_path(path, out_dir)
-            try:
-                result.output = annotate(path, result.findings, dest)
-            except ValueError as exc:
-                result.reason = f"{exc}；请用 --out 指定其他文件夹"
-            except OSError as exc:
-                result.reason = f"无法写出批注副本 {dest}：{exc.strerror or exc}"
-        results.append(result)
-        if not as_json:
-            _print_result(result)
+    from nianbao.batch import check_many
+    from nianbao.summary import SUMMARY_XLSX, write_summary
+
+    try:
+        with _progress_bar(out.is_terminal and not quiet and not as_json) as progress:
+            results = check_many(inputs, out_dir=out_dir, previous=previous, previous_dir=previous_dir,
+                                 copies=copies.value, jobs=jobs, progress=progress)
+    except (RuleError, SpecError) as exc:  # our own configuration is broken: stop, clearly
+        err.print(f"[red]规则或格式文件有误：[/red]{exc}")
+        raise typer.Exit(2) from None
+    if out_dir is not None and results:
+        write_summary(results, out_dir)
+    if not results:
+        err.print("[red]错误：[/red]没有找到要检查的工作簿（.xlsx/.xlsm）")
+        raise typer.Exit(2)
     if as_json:
-        document = {"version": 1, "files": [r.to_dict() for r in results]}
-        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+        sys.stdout.write(json.dumps({"version": 1, "files": [r.to_dict() for r in results]}, ensure_ascii=False, indent=1) + "\n")
+    else:
+        for result in results:
+            if not quiet or result.status == "failed":
+                _print_result(result)
+        counts = {s: sum(r.status == s for r in results) for s in ("errors", "warnings", "clean", "failed")}
+        out.print(f"共 {len(results)} 个文件：有错误 {counts['errors']}，有提示 {counts['warnings']}，"
+                  f"通过 {counts['clean']}，无法检查 {counts['failed']}"
+                  + (f"；汇总：{out_dir / SUMMARY_XLSX}" if out_dir is not None and results else ""))
     if any(r.status == "failed" for r in results):
         raise typer.Exit(2)
-    if any(r.errors for r in results):
+    if any(r.errors for r in results) or (fail_on == FailOn.warning and any(r.warnings for r in results)):
         raise typer.Exit(1)
 
 

@@ -9,8 +9,6 @@ column shows as the user types, in Excel, WPS and LibreOffice, without macros.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from nianbao import __version__
+from nianbao.atomic import atomic_path
 from nianbao.layout import FormLayout, InputCell, SheetLayout, absolute, form_layout
 from nianbao.read import META_SHEET
 from nianbao.rules.catalogue import Instance, RuleSet, ruleset
@@ -200,10 +199,7 @@ def build(spec: FormSpec, path: str | Path, *, office: str | None = None, year: 
     unknown = set(values) - set(layout.inputs)
     if unknown:
         raise KeyError(f"格式 {spec.id} 中没有这些单元格：{', '.join(sorted(unknown))}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(tmp)
         fmt = _Formats(wb)
         _instructions(wb, fmt, spec, rules)
@@ -227,8 +223,4 @@ def build(spec: FormSpec, path: str | Path, *, office: str | None = None, year: 
             meta.write(row, 1, v)
         meta.hide()
         wb.close()
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path

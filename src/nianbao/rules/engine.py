@@ -35,12 +35,16 @@ def _verdict(instance: Instance, condition, lookup) -> tuple[bool, dict]:
     return True, {}
 
 
-def run_relations(rules: RuleSet, values: Values, previous: Values | None = None) -> list[Hit]:
-    """Evaluate every relation instance; an instance with a missing operand is not assessed."""
+def run_relations(rules: RuleSet, values: Values, previous: Values | None = None, *, cross_year: bool | None = None) -> list[Hit]:
+    """Evaluate every relation instance; an instance with a missing operand is not assessed.
+
+    Cross-year rules run only when ``previous`` is given; ``cross_year`` selects only those
+    rules (True) or only the others (False).
+    """
     lookup = _lookup(values, previous)
     hits = []
     for rule in rules.of_kind("relation"):
-        if rule.cross_year and previous is None:
+        if (rule.cross_year and previous is None) or (cross_year is not None and rule.cross_year != cross_year):
             continue
         for instance in rules.instances[rule.id]:
             try:

@@ -1,0 +1,149 @@
+"""The supervisor's summary of a batch: 汇总.xlsx, summary.csv and summary.json in the output folder."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import xlsxwriter
+
+from nianbao import __version__
+from nianbao.atomic import atomic_path
+from nianbao.check import Result
+from nianbao.rules.catalogue import all_rules
+
+SUMMARY_XLSX = "汇总.xlsx"
+STATUS = {"clean": "通过", "warnings": "有提示", "errors": "有错误", "failed": "无法检查"}
+FIRST = 3  # findings quoted per file in the overview
+
+
+def _first_findings(result: Result) -> str:
+    if result.status == "failed":
+        return result.reason or ""
+    lines = [f"{f.rule} {f.sheet}!{f.cell} {f.message}" if f.cell else f"{f.rule} {f.message}" for f in result.findings[:FIRST]]
+    more = len(result.findings) - FIRST
+    return "\n".join(lines + ([f"……另有 {more} 项"] if more > 0 else []))
+
+
+def _by_rule(results: list[Result]) -> dict[str, list[tuple[Result, object]]]:
+    grouped: dict[str, list] = defaultdict(list)
+    for result in results:
+        for f in result.findings:
+            grouped[f.rule].append((result, f))
+    return dict(sorted(grouped.items()))
+
+
+def _link(out_dir: Path, target: Path | None) -> str | None:
+    if target is None:
+        return None
+    return os.path.relpath(target, out_dir).replace(os.sep, "/")
+
+
+def write_xlsx(results: list[Result], out_dir: Path) -> Path:
+    path = out_dir / SUMMARY_XLSX
+    titles = {r.id: r.title for r in all_rules()}
+    severities = {r.id: r.severity for r in all_rules()}
+    by_rule = _by_rule(results)
+    with atomic_path(path) as tmp:
+        wb = xlsxwriter.Workbook(tmp)
+        bold = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True, "valign": "top"})
+        wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+        title = wb.add_format({"bold": True, "font_size": 13})
+        fills = {s: wb.add_format({"bg_color": c, "valign": "top"})
+                 for s, c in (("有错误", "#FFC7CE"), ("有提示", "#FFEB9C"), ("无法检查", "#D9D9D9"), ("通过", "#C6EFCE"))}
+
+        ws = wb.add_worksheet("汇总")
+        counts = Counter(STATUS[r.status] for r in results)
+        ws.write(0, 0, f"年度报告检查汇总：共 {len(results)} 个文件；"
+                       + "，".join(f"{k} {counts[k]} 个" for k in ("有错误", "有提示", "通过", "无法检查")), title)
+        ws.write(1, 0, f"nianbao {__version__}；错误必须修改，提示修改或说明。点击“批注副本”打开标注了问题的工作簿。")
+        header = ["序号", "文件", "机关", "年度", "格式", "状态", "错误", "提示", "主要问题", "批注副本"]
+        ws.write_row(3, 0, header, bold)
+        for i, r in enumerate(results, 1):
+            row = 3 + i
+            ws.write_row(row, 0, [i, str(r.path), r.office or "", r.year or "", r.format or ""], wrap)
+            ws.write(row, 5, STATUS[r.status], fills[STATUS[r.status]])
+            ws.write_row(row, 6, [r.errors, r.warnings], wrap)
+            ws.write(row, 8, _first_findings(r), wrap)
+            if (link := _link(out_dir, r.output)) is not None:
+                ws.write_url(row, 9, f"external:{link}", string=link)
+        ws.set_column(0, 0, 6)
+        ws.set_column(1, 1, 36)
+        ws.set_column(2, 2, 24)
+        ws.set_column(3, 7, 8)
+        ws.set_column(8, 8, 80)
+        ws.set_column(9, 9, 30)
+        ws.freeze_panes(4, 0)
+        ws.autofilter(3, 0, 3 + len(results), len(header) - 1)
+
+        rules_ws = wb.add_worksheet("按规则")
+        rules_ws.write_row(0, 0, ["规则", "严重程度", "名称", "涉及文件数", "发现数"], bold)
+        for row, (rule_id, hits) in enumerate(by_rule.items(), 1):
+            files = {str(r.path) for r, _ in hits}
+            rules_ws.write_url(row, 0, f"internal:'{rule_id}'!A1", string=rule_id)
+            rules_ws.write_row(row, 1, [severities.get(rule_id, ""), titles.get(rule_id, ""), len(files), len(hits)])
+        rules_ws.set_column(2, 2, 36)
+        rules_ws.set_column(3, 4, 12)
+        if by_rule:
+            chart = wb.add_chart({"type": "bar"})
+            n = len(by_rule)
+            chart.add_series({"name": "涉及文件数", "categories": ["按规则", 1, 0, n, 0], "values": ["按规则", 1, 3, n, 3]})
+            chart.set_title({"name": "各规则涉及的文件数"})
+            chart.set_legend({"none": True})
+            chart.set_y_axis({"reverse": True})
+            chart.set_size({"width": 640, "height": max(300, 24 * n + 80)})
+            rules_ws.insert_chart(1, 6, chart)
+
+        for rule_id, hits in by_rule.items():
+            sheet = wb.add_worksheet(rule_id)
+            files = len({str(r.path) for r, _ in hits})
+            sheet.write(0, 0, f"{rule_id} {titles.get(rule_id, '')}（{severities.get(rule_id, '')}）：{files} 个文件", title)
+            sheet.write_row(2, 0, ["文件", "机关", "年度", "位置", "说明", "批注副本"], bold)
+            for row, (r, f) in enumerate(hits, 3):
+                sheet.write_row(row, 0, [str(r.path), r.office or "", r.year or "", f"{f.sheet}!{f.cell}" if f.cell else "", f.message], wrap)
+                if (link := _link(out_dir, r.output)) is not None:
+                    sheet.write_url(row, 5, f"external:{link}", string=link)
+            sheet.set_column(0, 0, 36)
+            sheet.set_column(1, 1, 24)
+            sheet.set_column(4, 4, 80)
+            sheet.set_column(5, 5, 30)
+        wb.close()
+    return path
+
+
+def write_csv(results: list[Result], out_dir: Path) -> Path:
+    path = out_dir / "summary.csv"
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8-sig") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["path", "office", "year", "format", "status", "errors", "warnings", "rules", "reason", "output"])
+        for r in results:
+            writer.writerow([r.path, r.office or "", r.year or "", r.format or "", r.status, r.errors, r.warnings,
+                             " ".join(sorted({f.rule for f in r.findings})), r.reason or "", r.output or ""])
+    return path
+
+
+def write_json(results: list[Result], out_dir: Path) -> Path:
+    path = out_dir / "summary.json"
+    by_rule = {
+        rule_id: {"files": sorted({str(r.path) for r, _ in hits}), "findings": len(hits)}
+        for rule_id, hits in _by_rule(results).items()
+    }
+    document = {
+        "version": 1,
+        "totals": {"files": len(results), **{k: sum(r.status == k for r in results) for k in STATUS},
+                   "errors": sum(r.errors for r in results), "warnings": sum(r.warnings for r in results)},
+        "rules": by_rule,
+        "files": [r.to_dict() for r in results],
+    }
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
+def write_summary(results: list[Result], out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [write_xlsx(results, out_dir), write_csv(results, out_dir), write_json(results, out_dir)]
+
