@@ -1,0 +1,108 @@
+"""Batch checking for supervising offices, against generated reports with known errors."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+from openpyxl import load_workbook
+
+from nianbao.layout import form_layout
+from nianbao.samples import generate, plan
+from nianbao.spec import load_spec
+
+
+@pytest.fixture(scope="module")
+def collection(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("returned")
+    manifest = generate(plan(48, seed=7, corrupt=3), folder)
+    return folder, manifest
+
+
+@pytest.fixture(scope="module")
+def batch(collection, tmp_path_factory):
+    from tests.conftest import run_cli
+
+    folder, manifest = collection
+    out = tmp_path_factory.mktemp("out")
+    run = run_cli("check", folder, "--out", out, "--json", "--jobs", "2")
+    return run, out, {r["path"].rsplit("/", 1)[-1]: r for r in json.loads(run.stdout)["files"]}
+
+
+def test_every_injected_error_is_found_at_its_cell_and_nothing_else(collection, batch):
+    _, manifest = collection
+    run, _, reports = batch
+    assert set(reports) == set(manifest)
+    kinds = set()
+    for name, expected in manifest.items():
+        report = reports[name]
+        if expected["corrupt"]:
+            assert report["status"] == "failed" and report["reason"], name
+            continue
+        cells = form_layout(load_spec(expected["format"])).inputs
+        got = sorted((f["rule"], f["key"], f["cell"]) for f in report["findings"])
+        want = sorted((rule, key, cells[key].address) for rule, key in expected["expected"])
+        assert got == want, name
+        assert (report["office"], report["year"]) == (expected["office"], expected["year"])
+        kinds |= {rule for rule, _ in expected["expected"]}
+    assert {"C001", "C003", "C008", "B401", "B301", "Y301"} <= kinds  # the fixture exercises every kind
+    assert run.returncode == 2  # corrupt files were listed
+
+
+def test_summary_files(collection, batch):
+    _, manifest = collection
+    _, out, reports = batch
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["totals"]["files"] == len(manifest) and summary["totals"]["failed"] == 3
+    broken = {r for r in reports if reports[r]["status"] in ("errors", "warnings")}
+    assert {p.name for p in out.rglob("*.xlsx") if p.name != "汇总.xlsx"} == broken  # copies only where findings
+    csv_text = (out / "summary.csv").read_text(encoding="utf-8-sig")
+    assert len(csv_text.strip().splitlines()) == len(manifest) + 1
+
+    wb = load_workbook(out / "汇总.xlsx")
+    assert wb.sheetnames[:2] == ["汇总", "按规则"] and "B301" in wb.sheetnames
+    overview = wb["汇总"]
+    links = [c.hyperlink.target for row in overview.iter_rows(min_row=5) for c in row if c.hyperlink]
+    assert len(links) == len(broken) and all((out / link).exists() for link in links)
+    with zipfile.ZipFile(out / "汇总.xlsx") as z:
+        assert any(n.startswith("xl/charts/chart") for n in z.namelist())
+
+
+def test_summary_opens_in_libreoffice(batch, soffice, tmp_path):
+    _, out, _ = batch
+    run = soffice(out / "汇总.xlsx", tmp_path, "pdf")
+    assert run.returncode == 0 and (tmp_path / "汇总.pdf").stat().st_size > 0, run.stderr
+    # Re-saved by LibreOffice, the chart and the links to the annotated copies are still there.
+    assert soffice(out / "汇总.xlsx", tmp_path / "x", "xlsx").returncode == 0
+    converted = tmp_path / "x" / "汇总.xlsx"
+    with zipfile.ZipFile(converted) as z:
+        assert any(n.startswith("xl/charts/chart") for n in z.namelist())
+    links = [c.hyperlink for row in load_workbook(converted)["汇总"].iter_rows(min_row=5) for c in row if c.hyperlink]
+    assert links
+
+
+def test_fail_on_sets_the_exit_code(tmp_path, cli):
+    from nianbao.samples import fill
+
+    spec = load_spec("2021")
+    clean = fill(spec, tmp_path / "in" / "clean.xlsx", year=2022)
+    assert cli("check", clean, "--copies", "none").returncode == 0
+    hinted = fill(spec, tmp_path / "in" / "hinted.xlsx", {"t3.r1.natural": "0件"}, year=2022)  # a 提示 only
+    assert cli("check", hinted, "--copies", "none").returncode == 0
+    assert cli("check", hinted, "--copies", "none", "--fail-on", "warning").returncode == 1
+    assert cli("check", tmp_path / "in", "--copies", "none", "--fail-on", "error").returncode == 0
+
+
+def test_pairs_by_office_and_year_across_folders(tmp_path, cli):
+    from nianbao.samples import fill
+
+    spec = load_spec("2021")
+    fill(spec, tmp_path / "2021" / "a.xlsx", {"t3.new.natural": 2, "t3.new.total": 2, "t3.carry_out.natural": 2,
+                                               "t3.carry_out.total": 2}, year=2021)
+    fill(spec, tmp_path / "2022" / "b.xlsx", year=2022)  # 上年结转 0, last year carried 2
+    run = cli("check", tmp_path / "2022", "--previous-dir", tmp_path / "2021", "--json", "--copies", "none")
+    findings = json.loads(run.stdout)["files"][0]["findings"]
+    assert [(f["rule"], f["key"]) for f in findings] == [("Y301", "t3.carry_in.natural"), ("Y301", "t3.carry_in.total")]
+    alone = cli("check", tmp_path / "2022", "--json", "--copies", "none")
+    assert json.loads(alone.stdout)["files"][0]["findings"] == []
