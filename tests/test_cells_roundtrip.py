@@ -48,4 +48,4 @@ def test_every_cell_written_by_name_is_read_back_exactly(fmt, tmp_path, cli):
     assert not values.hits
     got = {key: values.value(key) for key in expected}
     assert got == expected
-    assert all(values.cells[k].issue is None for k in expected)
+    assert values.issues == {}

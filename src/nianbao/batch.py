@@ -62,8 +62,8 @@ def _extract(values: Values) -> Values:
     keys = _cross_year_keys(ruleset(values.spec))
     return Values(
         values.spec,
-        {k: v for k, v in values.cells.items() if k in keys},
-        {k: v for k, v in values.where.items() if k in keys},
+        {k: values.data[k] for k in keys if k in values.data},
+        where={k: values.where[k] for k in keys if k in values.where},
         source=values.source,
     )
 

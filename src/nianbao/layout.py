@@ -12,6 +12,7 @@ from functools import cache
 from nianbao.spec import FormSpec, Table
 
 
+@cache
 def col_letter(col: int) -> str:
     letters = ""
     col += 1

@@ -9,11 +9,14 @@ whether an empty-looking cell is a formula with no cached result).
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
 from python_calamine import CalamineWorkbook
@@ -21,7 +24,7 @@ from python_calamine import CalamineWorkbook
 from nianbao.findings import Hit
 from nianbao.layout import a1, defined_name, form_layout
 from nianbao.spec import FormSpec, SpecError, load_spec
-from nianbao.values import FORMULA_NO_CACHE, CellValue, interpret
+from nianbao.values import FORMULA_NO_CACHE, NUMBERS, CellValue, interpret
 
 META_SHEET = "_nianbao"  # hidden sheet: format id and template version
 _NS = {
@@ -29,6 +32,11 @@ _NS = {
     "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
     "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
 }
+_TAG_SHEET = re.compile(r"<(?:\w+:)?sheet\s([^>]*?)/?>")
+_TAG_REL = re.compile(r"<(?:\w+:)?Relationship\s([^>]*?)/?>")
+_TAG_NAME = re.compile(r"<(?:\w+:)?definedName\s([^>]*)>([^<]*)</(?:\w+:)?definedName>")
+_NAME_ATTR = re.compile(r'\bname="([^"]*)"')
+_ATTR = re.compile(r'([\w:]+)="([^"]*)"')
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]{1,3})\$?(\d+)$")
 
 
@@ -38,19 +46,41 @@ class ReadError(Exception):
 
 @dataclass
 class Values:
-    """The content of one report: values by key, where each was read, and structural problems."""
+    """The content of one report: values by key, what was wrong in which cell, where each cell
+    was read, and structural problems."""
 
     spec: FormSpec
-    cells: dict[str, CellValue]
+    data: dict[str, object]  # key -> value (None when nothing could be read)
+    issues: dict[str, CellValue] = field(default_factory=dict)  # only the cells with an issue
     where: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (sheet, A1)
     hits: list[Hit] = field(default_factory=list)  # problems found while reading
     source: str = ""
 
     def value(self, key: str) -> object:
-        cell = self.cells.get(key)
-        return cell.value if cell else None
+        return self.data.get(key)
+
+    def set(self, key: str, cell: CellValue) -> None:
+        self.data[key] = cell.value
+        if cell.issue is not None:
+            self.issues[key] = cell
+        else:
+            self.issues.pop(key, None)
 
 
+def _attrs(text: str) -> dict[str, str]:
+    return {("r:id" if k.endswith(":id") else k): html.unescape(v) for k, v in _ATTR.findall(text)}
+
+
+def _at(grid: list[list], row: int, col: int) -> object:
+    if 0 <= row < len(grid):
+        line = grid[row]
+        if 0 <= col < len(line):
+            value = line[col]
+            return None if value == "" else value
+    return None
+
+
+@lru_cache(maxsize=8192)
 def _norm(text: object) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or ""))).replace("“", '"').replace("”", '"')
 
@@ -77,6 +107,20 @@ def _sniff(path: Path) -> None:
         raise ReadError("不是 Excel 工作簿（.xlsx/.xlsm）")
 
 
+@lru_cache(maxsize=64)
+def _parse_structure(workbook: str, rels: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Sheet name -> part, and workbook-level defined name -> reference. Plain patterns instead of
+    an XML parser: these two small parts are read for every file."""
+    targets = {a.get("Id"): a.get("Target", "") for a in map(_attrs, _TAG_REL.findall(rels))}
+    parts = {}
+    for attrs in map(_attrs, _TAG_SHEET.findall(workbook)):
+        target = targets.get(attrs.get("r:id", ""), "")
+        parts[attrs.get("name")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    names = {html.unescape(_NAME_ATTR.search(attrs).group(1)): html.unescape(text)
+             for attrs, text in _TAG_NAME.findall(workbook) if "localSheetId" not in attrs and "name=" in attrs}
+    return parts, names
+
+
 class _Book:
     """A workbook opened once: its XML parts for names and formulas, calamine for values."""
 
@@ -84,20 +128,12 @@ class _Book:
         _sniff(path)
         try:
             self.zip = zipfile.ZipFile(path)
-            workbook = ET.fromstring(self.zip.read("xl/workbook.xml"))
-            rels = ET.fromstring(self.zip.read("xl/_rels/workbook.xml.rels"))
-        except (zipfile.BadZipFile, KeyError, ET.ParseError, OSError):
+            # Kept as text: files made from one template share it, and it keys the cached read plan.
+            self.structure = (self.zip.read("xl/workbook.xml").decode("utf-8"),
+                              self.zip.read("xl/_rels/workbook.xml.rels").decode("utf-8"))
+        except (zipfile.BadZipFile, KeyError, OSError, UnicodeDecodeError):
             raise ReadError("文件已损坏，或不是 Excel 工作簿") from None
-        targets = {r.get("Id"): r.get("Target") for r in rels.findall("rel:Relationship", _NS)}
-        self.sheet_parts = {}
-        for sheet in workbook.findall("m:sheets/m:sheet", _NS):
-            target = targets.get(sheet.get(f"{{{_NS['r']}}}id"), "")
-            self.sheet_parts[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-        self.names = {
-            dn.get("name"): (dn.text or "")
-            for dn in workbook.findall("m:definedNames/m:definedName", _NS)
-            if dn.get("localSheetId") is None
-        }
+        self.sheet_parts, self.names = _parse_structure(*self.structure)
         try:
             self.calamine = CalamineWorkbook.from_path(str(path))
         except Exception as exc:  # calamine raises its own error types for broken parts
@@ -114,11 +150,7 @@ class _Book:
         return self._grids[sheet]
 
     def cell(self, sheet: str, row: int, col: int) -> object:
-        grid = self.grid(sheet)
-        if row < len(grid) and col < len(grid[row]):
-            value = grid[row][col]
-            return None if value == "" else value
-        return None
+        return _at(self.grid(sheet), row, col)
 
     def formulas_without_value(self, sheet: str) -> set[str]:
         """A1 addresses of formula cells that carry no cached result."""
@@ -136,13 +168,6 @@ class _Book:
                             elem.clear()
             self._formulas[sheet] = found
         return self._formulas[sheet]
-
-    def resolve(self, name: str) -> tuple[str, int, int] | None:
-        match = _REF.match(self.names.get(name, "").strip())
-        if not match:
-            return None
-        sheet = (match.group(1) or "").replace("''", "'") or match.group(2)
-        return sheet, int(match.group(4)) - 1, _col_index(match.group(3))
 
     def metadata(self) -> dict[str, str]:
         if META_SHEET not in self.sheet_parts:
@@ -174,38 +199,80 @@ def read_workbook(path: str | Path) -> Values:
         book.zip.close()
 
 
-def _read_cells(book: _Book, spec: FormSpec, source: str) -> Values:
-    values = Values(spec, {}, source=source)
-    broken_rows: dict[tuple[str, str], list[str]] = {}
-    bad_labels: dict[tuple[str, str], tuple[str, str]] = {}
+def _resolve(reference: str) -> tuple[str, int, int] | None:
+    match = _REF.match(reference.strip())
+    if not match:
+        return None
+    sheet = (match.group(1) or "").replace("''", "'") or match.group(2)
+    return sheet, int(match.group(4)) - 1, _col_index(match.group(3))
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Where one workbook structure puts every input cell and its labels. Workbooks made from
+    one template share a structure, so the plan is worked out once and reused."""
+
+    located: tuple[tuple[str, str, int, int, bool], ...]  # key, sheet, row, col, read from a float as a number
+    where: dict[str, tuple[str, str]]  # key -> (sheet, A1), shared by every workbook of the structure
+    broken: dict[tuple[str, str], list[str]]  # (sheet, table.row) -> keys whose name is gone
+    labels: dict[str, tuple[list[tuple[int, int]], list[str], list[list[str]]]]  # sheet -> positions, texts, keys
+
+
+@lru_cache(maxsize=64)
+def _plan(spec: FormSpec, structure: tuple[str, str]) -> _Plan:
+    parts, names = _parse_structure(*structure)
+    located, broken = [], {}
+    labels: dict[tuple[str, int, int], tuple[str, list[str]]] = {}
     for key, cell in form_layout(spec).inputs.items():
-        located = book.resolve(defined_name(key))
-        if located is None or located[0] not in book.sheet_parts:
-            broken_rows.setdefault((cell.sheet, key.rsplit(".", 1)[0]), []).append(key)
-            values.cells[key] = CellValue(None, None, "structure")
+        place = _resolve(names.get(defined_name(key), ""))
+        if place is None or place[0] not in parts:
+            broken.setdefault((cell.sheet, key.rsplit(".", 1)[0]), []).append(key)
             continue
-        sheet, row, col = located
-        mismatched = False
+        sheet, row, col = place
+        located.append((key, sheet, row, col, spec.cells[key].type in NUMBERS))
         for label in cell.labels:
-            lr, lc = row + label.row - cell.row, col + label.col - cell.col
-            seen = book.cell(sheet, lr, lc) if lr >= 0 and lc >= 0 else None
-            if _norm(seen) != _norm(label.text):
-                mismatched = True
-                bad_labels.setdefault((sheet, a1(max(lr, 0), max(lc, 0))), (label.text, "" if seen is None else str(seen)))
-        address = a1(row, col)
-        values.where[key] = (sheet, address)
-        if mismatched:
-            values.cells[key] = CellValue(book.cell(sheet, row, col), None, "structure")
+            labels.setdefault((sheet, row + label.row - cell.row, col + label.col - cell.col), (label.text, []))[1].append(key)
+    by_sheet: dict[str, tuple[list, list, list]] = {}
+    for (sheet, row, col), (text, keys) in labels.items():
+        positions, texts, owners = by_sheet.setdefault(sheet, ([], [], []))
+        positions.append((row, col))
+        texts.append(text)
+        owners.append(keys)
+    where = {key: (sheet, a1(row, col)) for key, sheet, row, col, _ in located}
+    return _Plan(tuple(located), where, broken, by_sheet)
+
+
+def _read_cells(book: _Book, spec: FormSpec, source: str) -> Values:
+    plan = _plan(spec, book.structure)
+    values = Values(spec, {}, where=plan.where, source=source)
+    misplaced: set[str] = set()
+    for sheet, (positions, texts, owners) in plan.labels.items():
+        grid = book.grid(sheet)
+        seen = [_at(grid, r, c) for r, c in positions]
+        if seen == texts:  # the common case: every label exactly as printed
             continue
-        raw = book.cell(sheet, row, col)
-        if raw is None and address in book.formulas_without_value(sheet):
+        for (r, c), got, text, keys in zip(positions, seen, texts, owners, strict=True):
+            if _norm(got) != _norm(text):
+                misplaced.update(keys)
+                where = a1(max(r, 0), max(c, 0))
+                detail = f"{where} 应为“{text}”，实际为“{'' if got is None else got}”（行或列可能被移动、删除或改名）"
+                values.hits.append(Hit("S001", params={"detail": detail}, sheet=sheet, cell=where))
+    data, specs, grids = values.data, spec.cells, {s: book.grid(s) for s in plan.labels}
+    for key, sheet, row, col, number in plan.located:
+        raw = _at(grids[sheet] if sheet in grids else book.grid(sheet), row, col)
+        if number and type(raw) is float and key not in misplaced:  # the common case, inline
+            data[key] = int(raw) if raw.is_integer() else Decimal(repr(raw))
+            continue
+        if key in misplaced:
+            values.set(key, CellValue(raw, None, "structure"))
+            continue
+        if raw is None and plan.where[key][1] in book.formulas_without_value(sheet):
             raw = FORMULA_NO_CACHE
-        values.cells[key] = interpret(raw, spec.cells[key])
-    for (sheet, prefix), keys in broken_rows.items():
-        what = spec.cells[keys[0]].row_label or spec.cells[keys[0]].label
-        values.hits.append(Hit("S001", params={"detail": f"“{what}”的 {len(keys)} 个单元格名称已失效（该行或列可能被删除）"}, sheet=sheet))
-    for (sheet, address), (expected, seen) in bad_labels.items():
-        values.hits.append(
-            Hit("S001", params={"detail": f"{address} 应为“{expected}”，实际为“{seen}”（行或列可能被移动、删除或改名）"}, sheet=sheet, cell=address)
-        )
+        values.set(key, interpret(raw, specs[key]))
+    for (sheet, _), keys in plan.broken.items():
+        for key in keys:
+            values.set(key, CellValue(None, None, "structure"))
+        what = specs[keys[0]].row_label or specs[keys[0]].label
+        detail = f"“{what}”的 {len(keys)} 个单元格名称已失效（该行或列可能被删除）"
+        values.hits.append(Hit("S001", params={"detail": detail}, sheet=sheet))
     return values

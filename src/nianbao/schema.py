@@ -56,14 +56,10 @@ def frame(rules: RuleSet, reports: list[Values]) -> tuple[pd.DataFrame, list[tup
     in the column of the cell's type. Also returns which (report, key) each row holds."""
     cells = [(k, c.type) for k, c in rules.spec.cells.items() if c.numeric]
     types = sorted({t for _, t in cells})
-    data: dict[str, list[float]] = {t: [] for t in types}
-    where: list[tuple[int, str]] = []
-    for i, report in enumerate(reports):
-        for key, ctype in cells:
-            value = _number(report.value(key))
-            for t in types:
-                data[t].append(value if t == ctype else math.nan)
-            where.append((i, key))
+    values = [_number(report.value(key)) for report in reports for key, _ in cells]
+    kinds = [ctype for _ in reports for _, ctype in cells]
+    data = {t: [v if k == t else math.nan for v, k in zip(values, kinds, strict=True)] for t in types}
+    where = [(i, key) for i in range(len(reports)) for key, _ in cells]
     return pd.DataFrame(data, dtype=float), where
 
 

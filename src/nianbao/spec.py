@@ -101,7 +101,7 @@ class CellSpec:
         return self.type in NUMERIC_TYPES
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FormSpec:
     id: str
     short: str
@@ -117,6 +117,17 @@ class FormSpec:
     tables: tuple[Table, ...]
     path: Path
     cells: dict[str, CellSpec] = field(default_factory=dict, compare=False)
+
+    # A spec is identified by its id: cheap to hash (it keys several caches), and unpickled in
+    # another process as that process's own loaded spec.
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FormSpec) and other.id == self.id
+
+    def __reduce__(self):
+        return (load_spec, (self.id,))
 
     def table(self, key: str) -> Table:
         for table in self.tables:

@@ -26,11 +26,12 @@ _UNITS = {"count": ("件", "条", "项", "个", "次"), "delta": ("件", "条", 
 _OTHER_UNITS = ("万元", "元", "件", "条", "项", "个", "次", "年", "%", "％")
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+NUMBERS = {"count", "delta", "amount", "year"}  # types read from a float as a number
 _SLASHES = {"/", "\\", "／", "＼"}
 _DASHES = {"-", "－", "—", "——", "–", "─", "--", "---"}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CellValue:
     raw: object  # what the file holds (None for an empty cell)
     value: object  # int, Decimal, str, date, or None when nothing could be read
@@ -53,9 +54,7 @@ def _number(text: str) -> int | Decimal | None:
 
 
 def _from_float(raw: float) -> int | Decimal:
-    if raw == int(raw):
-        return int(raw)
-    return Decimal(repr(raw))
+    return int(raw) if raw.is_integer() else Decimal(repr(raw))
 
 
 def interpret(raw: object, cell: CellSpec) -> CellValue:

@@ -23,7 +23,7 @@ import yaml
 
 from nianbao.findings import SEVERITIES
 from nianbao.resources import rules_dir
-from nianbao.rules.expr import Condition, ExprError, Ref, parse_condition, refs, single_refs
+from nianbao.rules.expr import Condition, ExprError, Ref, linearize, parse_condition, refs, single_refs
 from nianbao.spec import CELL_TYPES, FormSpec
 from nianbao.values import NORMALISED, UNREAD
 
@@ -84,6 +84,7 @@ class Instance:
     when: tuple[Condition, ...]
     show: tuple[str, ...]  # keys of the cells a finding is shown on, main cell first
     labels: dict = field(default_factory=dict)  # "{var.label}" values for the message
+    linear: dict = field(default_factory=dict)  # id(Compare) -> (left, right) Linear forms, where numeric
 
 
 def _fail(path: Path, rule_id: str, text: str) -> RuleError:
@@ -255,7 +256,13 @@ def compile_rule(rule: Rule, spec: FormSpec) -> list[Instance]:
         )
         if not show:  # a rule over sums only is shown on the first cell it reads
             show = tuple(r.key for r in refs(condition) if not r.prev)[:1]
-        instances.append(Instance(rule, bindings, condition, when, show, labels))
+        numeric = lambda key: spec.cells[key].numeric  # noqa: E731
+        linear = {}
+        for part in [*condition.parts, *(p for w in when for p in w.parts)]:
+            sides = linearize(part.left, numeric), linearize(part.right, numeric)
+            if None not in sides:
+                linear[id(part)] = sides
+        instances.append(Instance(rule, bindings, condition, when, show, labels, linear))
     return instances
 
 

@@ -7,15 +7,12 @@ from decimal import Decimal
 from nianbao.findings import Hit
 from nianbao.read import Values
 from nianbao.rules.catalogue import Instance, RuleSet
-from nianbao.rules.expr import Ref, Unknown, evaluate, holds
+from nianbao.rules.expr import Ref, Unknown, evaluate, evaluate_linear, holds
 
 
-def _lookup(values: Values, previous: Values | None):
+def _lookup(current: dict, previous: dict):
     def lookup(ref: Ref):
-        source = previous if ref.prev else values
-        if source is None:
-            raise Unknown
-        value = source.value(ref.key)
+        value = (previous if ref.prev else current).get(ref.key)
         if value is None:
             raise Unknown
         return value
@@ -23,10 +20,15 @@ def _lookup(values: Values, previous: Values | None):
     return lookup
 
 
-def _verdict(instance: Instance, condition, lookup) -> tuple[bool, dict]:
+def _verdict(instance: Instance, condition, current: dict, previous: dict) -> tuple[bool, dict]:
     """Whether every comparison of ``condition`` holds, and the sides of the first that fails."""
     for part in condition.parts:
-        left, right = evaluate(part.left, lookup), evaluate(part.right, lookup)
+        fast = instance.linear.get(id(part))
+        if fast:
+            left, right = evaluate_linear(fast[0], current, previous), evaluate_linear(fast[1], current, previous)
+        else:
+            lookup = _lookup(current, previous)
+            left, right = evaluate(part.left, lookup), evaluate(part.right, lookup)
         if not holds(part.op, left, right, instance.rule.tolerance):
             params = {"left": left, "right": right}
             if isinstance(left, (int, Decimal)) and isinstance(right, (int, Decimal)):
@@ -41,16 +43,16 @@ def run_relations(rules: RuleSet, values: Values, previous: Values | None = None
     Cross-year rules run only when ``previous`` is given; ``cross_year`` selects only those
     rules (True) or only the others (False).
     """
-    lookup = _lookup(values, previous)
+    current, earlier = values.data, previous.data if previous is not None else {}
     hits = []
     for rule in rules.of_kind("relation"):
         if (rule.cross_year and previous is None) or (cross_year is not None and rule.cross_year != cross_year):
             continue
         for instance in rules.instances[rule.id]:
             try:
-                if not all(_verdict(instance, w, lookup)[0] for w in instance.when):
+                if not all(_verdict(instance, w, current, earlier)[0] for w in instance.when):
                     continue
-                ok, params = _verdict(instance, instance.condition, lookup)
+                ok, params = _verdict(instance, instance.condition, current, earlier)
             except Unknown:
                 continue
             if not ok:
@@ -65,9 +67,7 @@ def run_cell_rules(rules: RuleSet, values: Values) -> list[Hit]:
         for issue in rule.issues:
             by_issue.setdefault(issue, []).append(rule)
     hits = []
-    for key, cell in values.cells.items():
-        if cell.issue is None:
-            continue
+    for key, cell in values.issues.items():
         spec_cell = rules.spec.cells[key]
         for rule in by_issue.get(cell.issue, ()):
             if rule.types and spec_cell.type not in rule.types:

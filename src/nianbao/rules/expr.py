@@ -217,3 +217,39 @@ def to_excel(node, address) -> str:
         right = to_excel(node.right, address)
         return f"{to_excel(node.left, address)}{node.op}{f'({right})' if isinstance(node.right, BinOp) else right}"
     raise TypeError(node)
+
+
+@dataclass(frozen=True)
+class Linear:
+    """A sum expression flattened to signed cell terms plus a constant: quick to evaluate."""
+
+    terms: tuple[tuple[str, bool, int], ...]  # (key, from the previous report, +1 or -1)
+    const: Decimal
+
+
+def linearize(node, numeric) -> Linear | None:
+    """``node`` as a Linear form, or None when it reads a cell that ``numeric(key)`` says is text."""
+    if isinstance(node, Num):
+        return Linear((), node.value)
+    if isinstance(node, Ref):
+        return Linear(((node.key, node.prev, 1),), Decimal(0)) if numeric(node.key) else None
+    if isinstance(node, Sum):
+        return Linear(tuple((r.key, r.prev, 1) for r in node.refs), Decimal(0)) if all(numeric(r.key) for r in node.refs) else None
+    if isinstance(node, BinOp):
+        left, right = linearize(node.left, numeric), linearize(node.right, numeric)
+        if left is None or right is None:
+            return None
+        sign = 1 if node.op == "+" else -1
+        return Linear(left.terms + tuple((k, p, c * sign) for k, p, c in right.terms), left.const + sign * right.const)
+    raise TypeError(node)
+
+
+def evaluate_linear(form: Linear, current: dict, previous: dict):
+    """The form's value over plain {key: value} maps; Unknown when a term has no value."""
+    total = form.const
+    for key, prev, coef in form.terms:
+        value = (previous if prev else current).get(key)
+        if value is None:
+            raise Unknown
+        total = total + value if coef == 1 else total - value
+    return total
