@@ -58,3 +58,17 @@ def test_live_checks_stay_empty_until_the_cells_are_filled(tmp_path, soffice):
     assert soffice(template, tmp_path / "out").returncode == 0
     row = check_row(tmp_path / "out" / "empty.xlsx", "表三", "B301")
     assert set(row[3:10]) == {""}
+
+
+def test_a_workbook_saved_by_libreoffice_reads_back_the_same(tmp_path, soffice):
+    """Offices open and save the template in other applications; names and values must survive."""
+    from nianbao.read import read_workbook
+    from nianbao.samples import base_values
+
+    spec = load_spec("2021")
+    values = base_values(spec, 2022) | {"t3.new.natural": 7, "t3.new.total": 7, "t2.fees.amount": 1.2345, "text.s6": "无"}
+    original = fill(spec, tmp_path / "filled.xlsx", values, year=2022)
+    assert soffice(original, tmp_path / "lo").returncode == 0
+    saved = read_workbook(tmp_path / "lo" / "filled.xlsx")
+    assert saved.hits == [] and saved.issues == {}
+    assert saved.data == read_workbook(original).data

@@ -191,6 +191,13 @@ def _table_sheet(table: Table) -> SheetLayout:
         sheet.widths[level] = 44 if level == n_label - 1 else min(max(6, longest * 1.2), 14)
     for c in range(n_label, n_label + width):
         sheet.widths[c] = 11
+    # Long labels wrap: give their rows room (a CJK character is about two width units).
+    for text in sheet.texts:
+        if text.style == "label" and (text.last_row or text.row) == text.row:
+            room = sum(sheet.widths.get(c, 8.43) for c in range(text.col, (text.last_col or text.col) + 1))
+            lines = -(-len(text.text) * 2 // int(room))
+            if lines > 1:
+                sheet.heights[text.row] = max(sheet.heights.get(text.row, 0), 14 * lines)
     return sheet
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -27,15 +26,11 @@ from nianbao.spec import FormSpec, SpecError, load_spec
 from nianbao.values import FORMULA_NO_CACHE, NUMBERS, CellValue, interpret
 
 META_SHEET = "_nianbao"  # hidden sheet: format id and template version
-_NS = {
-    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-    "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
-}
 _TAG_SHEET = re.compile(r"<(?:\w+:)?sheet\s([^>]*?)/?>")
 _TAG_REL = re.compile(r"<(?:\w+:)?Relationship\s([^>]*?)/?>")
 _TAG_NAME = re.compile(r"<(?:\w+:)?definedName\s([^>]*)>([^<]*)</(?:\w+:)?definedName>")
 _NAME_ATTR = re.compile(r'\bname="([^"]*)"')
+_CACHED = re.compile(rb"<v>[^<]+</v>")
 _ATTR = re.compile(r'([\w:]+)="([^"]*)"')
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]{1,3})\$?(\d+)$")
 
@@ -139,7 +134,7 @@ class _Book:
         except Exception as exc:  # calamine raises its own error types for broken parts
             raise ReadError(f"文件已损坏，无法读取（{type(exc).__name__}）") from None
         self._grids: dict[str, list[list]] = {}
-        self._formulas: dict[str, set[str]] = {}
+        self._xml: dict[str, bytes] = {}
 
     def grid(self, sheet: str) -> list[list]:
         if sheet not in self._grids:
@@ -152,22 +147,20 @@ class _Book:
     def cell(self, sheet: str, row: int, col: int) -> object:
         return _at(self.grid(sheet), row, col)
 
-    def formulas_without_value(self, sheet: str) -> set[str]:
-        """A1 addresses of formula cells that carry no cached result."""
-        if sheet not in self._formulas:
-            found: set[str] = set()
+    def formula_without_value(self, sheet: str, address: str) -> bool:
+        """Whether the cell is a formula whose result was never stored (calamine shows it empty)."""
+        if sheet not in self._xml:
             part = self.sheet_parts.get(sheet)
-            if part and part in self.zip.namelist():
-                with self.zip.open(part) as fh:
-                    for _, elem in ET.iterparse(fh):
-                        if elem.tag == f"{{{_NS['m']}}}c":
-                            f = elem.find("m:f", _NS)
-                            v = elem.find("m:v", _NS)
-                            if f is not None and (v is None or not (v.text or "")):
-                                found.add(elem.get("r"))
-                            elem.clear()
-            self._formulas[sheet] = found
-        return self._formulas[sheet]
+            self._xml[sheet] = self.zip.read(part) if part and part in self.zip.namelist() else b""
+        xml = self._xml[sheet]
+        start = xml.find(b'<c r="' + address.encode() + b'"')
+        if start < 0:
+            return False
+        head_end = xml.find(b">", start)
+        if xml[head_end - 1: head_end] == b"/":  # <c .../>: an empty cell
+            return False
+        body = xml[head_end + 1: xml.find(b"</c>", head_end)]
+        return b"<f" in body and _CACHED.search(body) is None
 
     def metadata(self) -> dict[str, str]:
         if META_SHEET not in self.sheet_parts:
@@ -248,9 +241,12 @@ def _read_cells(book: _Book, spec: FormSpec, source: str) -> Values:
     misplaced: set[str] = set()
     for sheet, (positions, texts, owners) in plan.labels.items():
         grid = book.grid(sheet)
+        try:
+            if [grid[r][c] for r, c in positions] == texts:  # the common case: every label exactly as printed
+                continue
+        except IndexError:
+            pass
         seen = [_at(grid, r, c) for r, c in positions]
-        if seen == texts:  # the common case: every label exactly as printed
-            continue
         for (r, c), got, text, keys in zip(positions, seen, texts, owners, strict=True):
             if _norm(got) != _norm(text):
                 misplaced.update(keys)
@@ -259,14 +255,19 @@ def _read_cells(book: _Book, spec: FormSpec, source: str) -> Values:
                 values.hits.append(Hit("S001", params={"detail": detail}, sheet=sheet, cell=where))
     data, specs, grids = values.data, spec.cells, {s: book.grid(s) for s in plan.labels}
     for key, sheet, row, col, number in plan.located:
-        raw = _at(grids[sheet] if sheet in grids else book.grid(sheet), row, col)
+        try:
+            raw = grids[sheet][row][col]
+        except (KeyError, IndexError):
+            raw = _at(book.grid(sheet), row, col)
         if number and type(raw) is float and key not in misplaced:  # the common case, inline
             data[key] = int(raw) if raw.is_integer() else Decimal(repr(raw))
             continue
+        if raw == "":
+            raw = None
         if key in misplaced:
             values.set(key, CellValue(raw, None, "structure"))
             continue
-        if raw is None and plan.where[key][1] in book.formulas_without_value(sheet):
+        if raw is None and book.formula_without_value(sheet, plan.where[key][1]):
             raw = FORMULA_NO_CACHE
         values.set(key, interpret(raw, specs[key]))
     for (sheet, _), keys in plan.broken.items():

@@ -8,9 +8,9 @@ Each Pandera check is named by its rule ID, and each row index maps back to a re
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 from functools import cache
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -45,22 +45,23 @@ def build_schema(rules: RuleSet) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, strict=True, name=rules.spec.id)
 
 
-def _number(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-        return math.nan
-    return float(value)
+@cache
+def _columns(rules: RuleSet) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The numeric cell keys in order, and for each type a mask of the keys of that type."""
+    keys = [k for k, c in rules.spec.cells.items() if c.numeric]
+    types = sorted({rules.spec.cells[k].type for k in keys})
+    return keys, {t: np.array([rules.spec.cells[k].type == t for k in keys]) for t in types}
 
 
 def frame(rules: RuleSet, reports: list[Values]) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
     """The numeric cells of every report stacked in one frame: a row per (report, cell), the value
     in the column of the cell's type. Also returns which (report, key) each row holds."""
-    cells = [(k, c.type) for k, c in rules.spec.cells.items() if c.numeric]
-    types = sorted({t for _, t in cells})
-    values = [_number(report.value(key)) for report in reports for key, _ in cells]
-    kinds = [ctype for _ in reports for _, ctype in cells]
-    data = {t: [v if k == t else math.nan for v, k in zip(values, kinds, strict=True)] for t in types}
-    where = [(i, key) for i in range(len(reports)) for key, _ in cells]
-    return pd.DataFrame(data, dtype=float), where
+    keys, masks = _columns(rules)
+    nan = math.nan
+    values = np.array([nan if (v := r.data.get(k)) is None else v for r in reports for k in keys], dtype=float)
+    data = {t: np.where(np.tile(mask, len(reports)), values, nan) for t, mask in masks.items()}
+    where = [(i, key) for i in range(len(reports)) for key in keys]
+    return pd.DataFrame(data), where
 
 
 def validate(rules: RuleSet, reports: list[Values]) -> list[list[Hit]]:

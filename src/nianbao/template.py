@@ -206,6 +206,10 @@ def build(spec: FormSpec, path: str | Path, *, office: str | None = None, year: 
         for sheet in layout.sheets:
             ws = wb.add_worksheet(sheet.name)
             ws.hide_gridlines(2)
+            ws.set_paper(9)  # A4, one page wide, as the tables are printed in the report
+            if sheet.table is not None:
+                ws.set_landscape()
+            ws.fit_to_pages(1, 0)
             for col, width in sheet.widths.items():
                 ws.set_column(col, col, width)
             for row, height in sheet.heights.items():
