@@ -29,7 +29,7 @@ MARKS_SHEET = "_nianbao_marks"  # hidden: the fills we replaced, so the next run
 MARKER = "【nianbao 检查】"
 AUTHOR = "nianbao"
 FILLS = {ERROR: "FFFFC7CE", "提示": "FFFFEB9C"}
-_HEADER = ["序号", "严重程度", "规则", "位置", "表", "行", "列", "说明", "实际值", "期望值"]
+_HEADER = ["序号", "严重程度", "规则", "位置", "表", "行", "列", "说明", "实际值", "期望值", "原文位置"]
 
 
 def _color_json(color: Color | None) -> dict | None:
@@ -85,7 +85,7 @@ def clear(wb: Workbook) -> None:
 
 def _note(findings: list[Finding]) -> str:
     lines = [MARKER]
-    lines += [f"[{f.severity}] {f.rule} {f.message}" for f in findings]
+    lines += [f"[{f.severity}] {f.rule} {f.message}" + (f"（原文：{f.source}）" if f.source else "") for f in findings]
     return "\n".join(lines)
 
 
@@ -125,7 +125,7 @@ def _results_sheet(wb: Workbook, findings: list[Finding], source: str) -> None:
     for i, f in enumerate(findings, 1):
         place = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "")
         ws.append([i, f.severity, f.rule, place, f.table, f.row, f.column, f.message,
-                   "" if f.actual is None else str(f.actual), "" if f.expected is None else str(f.expected)])
+                   "" if f.actual is None else str(f.actual), "" if f.expected is None else str(f.expected), f.source or ""])
         row = ws.max_row
         ws.cell(row, 2).fill = PatternFill(fill_type="solid", fgColor=FILLS[f.severity])
         if f.sheet in wb.sheetnames and f.cell:
@@ -133,11 +133,11 @@ def _results_sheet(wb: Workbook, findings: list[Finding], source: str) -> None:
             link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{f.sheet}'!{f.cell}", display=place)
             link.font = Font(color="0563C1", underline="single")
         ws.cell(row, 8).alignment = Alignment(wrap_text=True, vertical="top")
-    for col, width in zip("ABCDEFGHIJ", (6, 9, 7, 12, 18, 30, 18, 70, 10, 10)):
+    for col, width in zip("ABCDEFGHIJK", (6, 9, 7, 12, 18, 30, 18, 70, 10, 10, 22), strict=True):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A4"
     if len(findings):
-        ws.auto_filter.ref = f"A3:J{ws.max_row}"
+        ws.auto_filter.ref = f"A3:K{ws.max_row}"
     wb.active = 0
     for sheet in wb.worksheets:
         sheet.sheet_view.tabSelected = sheet is ws

@@ -14,6 +14,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -22,14 +23,15 @@ from functools import cache
 from pathlib import Path
 
 from nianbao.annotate import annotate
-from nianbao.check import Result, check_values, describe, sort_findings, to_finding
-from nianbao.read import ReadError, Values, read_workbook
+from nianbao.check import Result, check_values, describe, read_any, sort_findings, to_finding
+from nianbao.importers import import_report, importable, write_template
+from nianbao.read import ReadError, Values
 from nianbao.rules.catalogue import RuleSet, refs_of, ruleset
 from nianbao.rules.engine import run_relations
 from nianbao.schema import validate
 from nianbao.spec import FormSpec
 
-SUFFIXES = (".xlsx", ".xlsm")
+SUFFIXES = (".xlsx", ".xlsm")  # workbooks; published reports (importers.SUFFIXES) are imported first
 COPY_SUFFIX = ".检查"  # annotated copies written beside their input are named <stem>.检查.xlsx
 COPIES = ("all", "findings", "none")
 Progress = Callable[[str, int], None]  # (phase, files done since the last call)
@@ -69,7 +71,7 @@ def _extract(values: Values) -> Values:
 
 
 def _is_input(path: Path) -> bool:
-    return (path.suffix.lower() in SUFFIXES and not path.name.startswith(("~$", ".~lock", ".nianbao-"))
+    return ((path.suffix.lower() in SUFFIXES or importable(path)) and not path.name.startswith(("~$", ".~lock", ".nianbao-"))
             and not path.stem.endswith(COPY_SUFFIX) and path.stem != "汇总")
 
 
@@ -88,10 +90,11 @@ def discover(inputs: Iterable[str | Path], out_dir: Path | None = None) -> tuple
         if resolved in seen or (not named and out_dir is not None and out_dir.resolve() in resolved.parents):
             return
         seen.add(resolved)
+        suffix = path.suffix if path.suffix.lower() in SUFFIXES else ".xlsx"  # an imported report's copy is a workbook
         if out_dir is None:
-            dest = path.with_name(f"{path.stem}{COPY_SUFFIX}{path.suffix}")
+            dest = path.with_name(f"{path.stem}{COPY_SUFFIX}{suffix}")
         else:
-            dest = out_dir / path.relative_to(root)
+            dest = (out_dir / path.relative_to(root)).with_suffix(suffix)
             stem, n = dest.stem, 2
             while dest in taken:
                 dest = dest.with_name(f"{stem}-{n}{dest.suffix}")
@@ -123,7 +126,7 @@ def _check_chunk(paths: list[Path]) -> list[Checked]:
     for path in paths:
         result = Result(path)
         try:
-            values = read_workbook(path)
+            values = read_any(path)
         except ReadError as exc:
             result.reason = str(exc)
             out.append(Checked(result, None))
@@ -145,6 +148,10 @@ def _check_chunk(paths: list[Path]) -> list[Checked]:
 def _annotate_one(job: tuple[Path, list, Path]) -> tuple[Path | None, str | None]:
     source, findings, dest = job
     try:
+        if importable(source):  # the copy of an imported report is its filled template
+            with tempfile.TemporaryDirectory() as tmp:
+                template = write_template(import_report(source), Path(tmp) / f"{source.stem}.xlsx")
+                return annotate(template, findings, dest), None
         return annotate(source, findings, dest), None
     except ValueError as exc:
         return None, f"{exc}；请用 --out 指定其他文件夹"

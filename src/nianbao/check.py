@@ -12,7 +12,7 @@ from nianbao.findings import ERROR, WARNING, Finding, Hit, format_number
 from nianbao.layout import form_layout
 from nianbao.read import ReadError, Values, read_workbook
 from nianbao.rules.catalogue import RuleSet, ruleset
-from nianbao.rules.engine import run_cell_rules, run_relations
+from nianbao.rules.engine import run_cell_rules, run_relations, run_text_rules
 from nianbao.schema import validate
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
@@ -94,8 +94,9 @@ def to_finding(rules: RuleSet, values: Values, hit: Hit) -> Finding:
         table=cell.table if cell else None,
         row=cell.row_label if cell else None,
         column=cell.column_label if cell else None,
-        expected=params.get("right"),
-        actual=actual,
+        expected=params.get("right", params.get("expected")),
+        actual=params.get("found", actual),
+        source=values.origins.get(key) if key else None,
         places=places,
     )
 
@@ -121,7 +122,8 @@ def check_values(values: Values, previous: Values | None = None, schema_hits: li
     rules = ruleset(values.spec)
     if schema_hits is None:
         schema_hits = validate(rules, [values])[0]
-    hits = values.hits + run_cell_rules(rules, values) + schema_hits + run_relations(rules, values, previous)
+    hits = (values.hits + run_cell_rules(rules, values) + schema_hits + run_relations(rules, values, previous)
+            + run_text_rules(rules, values))
     return sort_findings(values.spec, [to_finding(rules, values, h) for h in hits])
 
 
@@ -134,16 +136,23 @@ def describe(result: Result, values: Values) -> Result:
     return result
 
 
+def read_any(path: Path) -> Values:
+    """A filled template, or a published report (text, web page, Word, PDF) imported first."""
+    from nianbao.importers import importable, read_report
+
+    return read_report(path) if importable(path) else read_workbook(path)
+
+
 def check(path: str | Path, previous: str | Path | Values | None = None) -> Result:
     """Check one filled template. Never raises for a bad file: ``Result.reason`` says why."""
     result = Result(Path(path))
     try:
-        values = read_workbook(path)
+        values = read_any(Path(path))
     except ReadError as exc:
         result.reason = str(exc)
         return result
     try:
-        prev = read_workbook(previous) if isinstance(previous, (str, Path)) else previous
+        prev = read_any(Path(previous)) if isinstance(previous, (str, Path)) else previous
     except ReadError as exc:
         result.reason = f"上一年度报告 {Path(previous).name} 无法读取：{exc}"
         return result

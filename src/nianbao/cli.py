@@ -62,6 +62,37 @@ def template(
     out.print(f"已生成 {spec.title}（{spec.notice}）模板：{output}")
 
 
+@app.command("import")
+def import_command(
+    report: Path = typer.Argument(..., help="已发布的报告 / a published report: .txt .html .htm .docx .pdf"),
+    output: Path = typer.Option(..., "-o", "--output", help="输出的模板文件 / the filled template (.xlsx)"),
+):
+    """导入已发布的报告，填入对应格式的模板 / import a published report into the template of its format.
+
+    按标签定位每个数值，不猜测：找不到的单元格留空并列出。Values are located by their labels; what
+    cannot be found is listed and left blank, never filled with 0.
+    """
+    from nianbao.importers import ImportError_, import_report, write_template
+
+    try:
+        imported = import_report(report)
+    except ImportError_ as exc:
+        err.print(f"[red]无法导入[/red] {report}：{exc}")
+        raise typer.Exit(2) from None
+    write_template(imported, output)
+    spec = imported.spec
+    found = sum(1 for k, v in imported.values.items() if not k.startswith("text.") and v is not None)
+    out.print(f"{report} → {output}（{spec.notice}格式）：导入 {found} 个数值，{len(imported.missing)} 个单元格未找到")
+    from nianbao.rules.catalogue import ruleset
+
+    for hit in imported.hits:
+        rule = ruleset(spec).get(hit.rule)
+        out.print(f"  [yellow]{rule.severity}[/yellow] {hit.rule} {rule.title}：{hit.params.get('detail', '')}")
+    for key, seen in imported.missing.items():
+        out.print(f"  未找到 {spec.cells[key].label}：{seen}")
+    out.print(f"检查：nianbao check {output}  或直接  nianbao check {report}")
+
+
 @app.command()
 def cells(
     format_id: str = FormatOption,

@@ -6,8 +6,10 @@ from nianbao.rulecases import Case, run_case_files
 from nianbao.rules.catalogue import Rule, all_rules
 from nianbao.spec import all_specs
 
-_KIND = {"relation": "单元格关系", "cell": "单元格内容", "schema": "取值范围（Pandera 模式）", "structure": "模板结构"}
-_FAMILY = {"S": "模板结构", "C": "单元格内容", "V": "取值范围", "B": "表内关系", "Y": "跨年度", "F": "格式与年度"}
+_KIND = {"relation": "单元格关系", "cell": "单元格内容", "schema": "取值范围（Pandera 模式）", "reported": "读取或导入时报告",
+         "narrative": "正文与表格", "mention": "正文应提及"}
+_FAMILY = {"S": "模板结构", "C": "单元格内容", "V": "取值范围", "B": "表内关系", "Y": "跨年度", "F": "格式与年度",
+           "I": "导入已发布的报告", "N": "正文与表格"}
 
 
 def _formats(rule: Rule) -> list:
@@ -26,7 +28,11 @@ def _expression(rule: Rule) -> str:
         return f"issue: {', '.join(rule.issues)}" + (f"; types: {', '.join(rule.types)}" if rule.types else "")
     if rule.kind == "schema":
         return f"schema: {rule.schema}" + (f"({rule.param})" if rule.param is not None else "") + f"; types: {', '.join(rule.types)}"
-    return "由读取程序核对每个单元格旁的行、列标签"
+    if rule.kind == "narrative":
+        return "\n".join([f"text: {', '.join(rule.text)}", *(f"pattern: {p}" for p in rule.patterns), f"value: {rule.value}"])
+    if rule.kind == "mention":
+        return "\n".join([f"text: {', '.join(rule.text)}", f"when: {'; '.join(rule.when)}", f"words: {'、'.join(rule.words)}"])
+    return "由读取或导入程序报告"
 
 
 def example(rule: Rule) -> str | None:

@@ -34,6 +34,7 @@ class Finding:
     column: str | None = None
     expected: object = None
     actual: object = None
+    source: str | None = None  # where the value was printed, for a report imported from a document
     # Every (sheet, cell) that carries this finding's note and colour; the first is ``sheet!cell``.
     places: list[tuple[str, str]] = field(default_factory=list)
 

@@ -193,7 +193,7 @@ def _table_sheet(table: Table) -> SheetLayout:
         sheet.widths[c] = 11
     # Long labels wrap: give their rows room (a CJK character is about two width units).
     for text in sheet.texts:
-        if text.style == "label" and (text.last_row or text.row) == text.row:
+        if text.style in ("label", "header") and (text.last_row or text.row) == text.row:
             room = sum(sheet.widths.get(c, 8.43) for c in range(text.col, (text.last_col or text.col) + 1))
             lines = -(-len(text.text) * 2 // int(room))
             if lines > 1:

@@ -50,6 +50,7 @@ class Values:
     where: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (sheet, A1)
     hits: list[Hit] = field(default_factory=list)  # problems found while reading
     source: str = ""
+    origins: dict[str, str] = field(default_factory=dict)  # key -> place in an imported report
 
     def value(self, key: str) -> object:
         return self.data.get(key)

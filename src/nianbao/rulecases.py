@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 
 from nianbao.check import Result, check
 from nianbao.layout import form_layout
+from nianbao.resources import rules_dir
 from nianbao.rules.catalogue import Rule, ruleset
 from nianbao.samples import fill
 from nianbao.spec import FormSpec, all_specs
@@ -47,7 +48,22 @@ def _relabel(path: Path, spec: FormSpec, labels: dict[str, str]) -> None:
     wb.save(path)
 
 
+def _report(case: Case, folder: Path) -> Path:
+    """A published report to import: a file in rules/reports/ or inline text, with edits applied."""
+    given = case.data["report"]
+    text = (rules_dir() / "reports" / given).read_text(encoding="utf-8") if given.endswith(".txt") else given
+    for old, new in case.data.get("edit") or []:
+        if old not in text:
+            raise ValueError(f"{case.id}: edit text not found: {old!r}")
+        text = text.replace(old, new)
+    path = folder / "report.txt"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def run_case_files(case: Case, folder: Path) -> Result:
+    if "report" in case.data:
+        return check(_report(case, folder))
     values = dict(case.data.get("values") or {})
     current = fill(case.spec, folder / "current.xlsx", values)
     if case.data.get("relabel"):
@@ -80,5 +96,8 @@ def all_cases() -> list[Case]:
         for rule in ruleset(spec).rules:
             for outcome in ("pass", "fail"):
                 for i, data in enumerate(rule.cases[outcome]):
+                    # An imported report picks its own format: its case runs once, with the format it finds.
+                    if "report" in data and spec is not all_specs()[0] and rule.file == "common.yaml":
+                        continue
                     cases.append(Case(rule, spec, outcome, i, data))
     return cases

@@ -54,7 +54,7 @@ def realistic_values(spec: FormSpec, rng: random.Random, office: str, year: int,
     values["meta.office"] = office
     values["text.s1"] = f"{year}年，{office}认真贯彻落实《中华人民共和国政府信息公开条例》，依法做好政府信息公开工作。"
     values["text.s5"] = "存在的主要问题：公开的规范性有待提高。改进情况：加强培训，完善制度。"
-    values["text.s6"] = "无。"
+    values["text.s6"] = "本年度未收取信息处理费。"
     t3 = spec.table("t3")
     applicants = [c.key for c in t3.columns if c.key != "total"]
     results = [r.key for r in t3.rows if r.key not in ("new", "carry_in", "r7", "carry_out")]
@@ -142,7 +142,7 @@ def plan(n: int, seed: int = 0, corrupt: int = 0) -> list[dict]:
     i = 0
     while len(jobs) < n:
         fmt = rng.choice(["2019", "2021"])
-        office = f"{rng.choice(PLACES)}{rng.choice(OFFICES)}（{i:05d}）"
+        office = f"{rng.choice(PLACES)}第{i}{rng.choice(OFFICES)}"  # unique, and named as offices are
         year = rng.choice([2019] if fmt == "2019" else [2021, 2022, 2023, 2024])
         pair = len(jobs) + 2 <= n and rng.random() < 0.5
         jobs.append({"format": fmt, "office": office, "year": year, "seed": rng.randrange(2**31),

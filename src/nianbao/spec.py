@@ -44,6 +44,7 @@ class Row:
     key: str
     label: str | None
     group: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()  # other wordings seen in published reports
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Section:
     label: str
     text: bool = False
     table: str | None = None
+    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,8 @@ def _block(data: dict, where: str, path: Path) -> Block:
         _column(c, f"{where} 第{i + 1}列", path) for i, c in enumerate(_require(data, "columns", where, path))
     )
     rows = tuple(
-        Row(key=str(_require(r, "key", f"{where} 第{i + 1}行", path)), label=r.get("label"), group=tuple(r.get("group", ())))
+        Row(key=str(_require(r, "key", f"{where} 第{i + 1}行", path)), label=r.get("label"), group=tuple(r.get("group", ())),
+            aliases=tuple(r.get("aliases", ())))
         for i, r in enumerate(_require(data, "rows", where, path))
     )
     return Block(caption=data.get("caption"), corner=data.get("corner"), columns=columns, rows=rows)
@@ -236,7 +239,7 @@ def load_spec_file(path: Path) -> FormSpec:
         year_to=int(years["to"]) if years.get("to") is not None else None,
         rule_files=tuple(_require(data, "rule_files", where, path)),
         text_sheet=str(_require(data, "text_sheet", where, path)),
-        sections=tuple(Section(**s) for s in _require(data, "sections", where, path)),
+        sections=tuple(Section(**(s | {"keywords": tuple(s.get("keywords", ()))})) for s in _require(data, "sections", where, path)),
         meta=meta,
         tables=tuple(_table(t, path) for t in _require(data, "tables", where, path)),
         path=path,

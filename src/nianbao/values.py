@@ -17,7 +17,8 @@ from decimal import Decimal, InvalidOperation
 from nianbao.spec import CellSpec
 
 # Issues that leave the cell unread, and issues where a value was read after normalising.
-UNREAD = {"blank", "slash", "dash", "text", "wrong_unit", "formula_no_cache"}
+# "missing": an imported report does not print the cell; "absent": nor its whole table.
+UNREAD = {"blank", "slash", "dash", "text", "wrong_unit", "formula_no_cache", "missing", "absent"}
 NORMALISED = {"unit", "fullwidth", "text_number", "text_date"}
 
 FORMULA_NO_CACHE = object()  # sentinel a reader passes for a formula cell with no cached value

@@ -5,7 +5,11 @@ A rule file is data. Four kinds of rule exist:
 - ``relation``: an expression over cells (``check``), expanded with ``for_each``, guarded by ``when``;
 - ``cell``: fires where the reader found a given issue in a cell (blank, "/", "15件", ...);
 - ``schema``: a named value check (integer, non-negative, ...) that the Pandera schema applies;
-- ``structure``: the template itself was modified (reported by the reader).
+- ``reported``: a problem the reader or the importer reports (a modified template, a table
+  missing from a published report); the rule gives its ID, severity and message;
+- ``narrative``: numbers stated in a text section, found with declared ``patterns``, must equal a
+  table value (``value``); several different numbers in the text are reported as N300;
+- ``mention``: under a ``when`` condition, a text section must mention one of ``words``.
 
 Any mistake in a file raises RuleError naming the file and the rule.
 """
@@ -27,18 +31,21 @@ from nianbao.rules.expr import Condition, ExprError, Ref, linearize, parse_condi
 from nianbao.spec import CELL_TYPES, FormSpec
 from nianbao.values import NORMALISED, UNREAD
 
-KINDS = ("relation", "cell", "schema", "structure")
+KINDS = ("relation", "cell", "schema", "reported", "narrative", "mention")
 SCHEMA_CHECKS = ("integer", "non_negative", "max_decimals", "year_range")
+CASE_FIELDS = {"values", "previous", "expect", "relabel", "note", "report", "edit"}
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
 _ALLOWED = {
     "relation": {"left", "right", "diff"},
     "cell": {"label", "raw", "detail"},
     "schema": {"label", "actual"},
-    "structure": {"detail"},
+    "reported": {"detail", "quote", "found", "expected", "text"},
+    "narrative": {"quote", "found", "expected", "text"},
+    "mention": {"left", "text"},
 }
 _FIELDS = {"id", "title", "severity", "kind", "message", "citation", "description", "cases",
            "check", "when", "for_each", "tolerance", "live", "cells", "issue", "types", "required_only",
-           "schema", "param"}
+           "schema", "param", "text", "patterns", "value", "words"}
 
 
 class RuleError(ValueError):
@@ -67,6 +74,10 @@ class Rule:
     required_only: bool = False
     schema: str | None = None
     param: object = None
+    text: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    value: str | None = None
+    words: tuple[str, ...] = ()
 
     @property
     def cross_year(self) -> bool:
@@ -117,8 +128,8 @@ def _parse_rule(data: dict, path: Path, index: int) -> Rule:
         raise _fail(path, rule_id, "cases 需要至少一个 pass 用例和一个 fail 用例")
     for outcome in ("pass", "fail"):
         for case in cases[outcome]:
-            if not isinstance(case, dict) or set(case) - {"values", "previous", "expect", "relabel", "note"}:
-                raise _fail(path, rule_id, f"{outcome} 用例只能包含 values、previous、expect、relabel、note")
+            if not isinstance(case, dict) or set(case) - CASE_FIELDS:
+                raise _fail(path, rule_id, f"{outcome} 用例只能包含 {'、'.join(sorted(CASE_FIELDS))}")
     if kind == "relation":
         if not data.get("check"):
             raise _fail(path, rule_id, "relation 规则需要 check 表达式")
@@ -136,6 +147,14 @@ def _parse_rule(data: dict, path: Path, index: int) -> Rule:
             raise _fail(path, rule_id, f"issue 应为 {', '.join(sorted(UNREAD | NORMALISED))} 之一")
     else:
         issues = ()
+    if kind in ("narrative", "mention"):
+        texts = data.get("text") or []
+        if not texts or not all(str(t).startswith("text.") for t in texts):
+            raise _fail(path, rule_id, "text 应列出要查找的文字部分，如 [text.s1]")
+        if kind == "narrative" and (not data.get("patterns") or not all("{n}" in p for p in data["patterns"]) or not data.get("value")):
+            raise _fail(path, rule_id, "narrative 规则需要 patterns（每个含 {n}）和 value")
+        if kind == "mention" and not data.get("words"):
+            raise _fail(path, rule_id, "mention 规则需要 words")
     if kind == "schema" and data.get("schema") not in SCHEMA_CHECKS:
         raise _fail(path, rule_id, f"schema 应为 {', '.join(SCHEMA_CHECKS)} 之一")
     types = tuple(data.get("types") or ())
@@ -163,6 +182,10 @@ def _parse_rule(data: dict, path: Path, index: int) -> Rule:
         required_only=bool(data.get("required_only", False)),
         schema=data.get("schema"),
         param=data.get("param"),
+        text=tuple(data.get("text") or ()),
+        patterns=tuple(data.get("patterns") or ()),
+        value=data.get("value"),
+        words=tuple(data.get("words") or ()),
     )
 
 
@@ -244,7 +267,9 @@ def compile_rule(rule: Rule, spec: FormSpec) -> list[Instance]:
         bindings = {name: key for name, (key, _) in zip(names, combo)}
         labels = {f"{name}.label": label for name, (_, label) in zip(names, combo)} | bindings
         try:
-            condition = parse_condition(_substitute(rule.check, bindings), expand)
+            # A narrative rule's table value and a mention rule's guard are read as conditions too.
+            check = rule.check or (f"{rule.value} == 0" if rule.kind == "narrative" else "0 == 0")
+            condition = parse_condition(_substitute(check, bindings), expand)
             when = tuple(parse_condition(_substitute(w, bindings), expand) for w in rule.when)
         except (ExprError, KeyError) as exc:
             raise _fail(Path(path), rule.id, f"表达式有误（{spec.id}）：{exc}") from None
@@ -293,7 +318,7 @@ def ruleset(spec: FormSpec) -> RuleSet:
                 raise RuleError(f"{name}：规则 {rule.id}：编号与 {seen[rule.id]} 中的规则重复")
             seen[rule.id] = name
             rules.append(rule)
-    instances = {r.id: tuple(compile_rule(r, spec)) for r in rules if r.kind == "relation"}
+    instances = {r.id: tuple(compile_rule(r, spec)) for r in rules if r.kind in ("relation", "narrative", "mention")}
     return RuleSet(spec, tuple(rules), instances)
 
 

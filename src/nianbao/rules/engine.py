@@ -1,13 +1,15 @@
-"""Run the relation and cell rules of a rule set over one report's values."""
+"""Run the relation, cell and text rules of a rule set over one report's values."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from functools import cache
 
 from nianbao.findings import Hit
 from nianbao.read import Values
 from nianbao.rules.catalogue import Instance, RuleSet
-from nianbao.rules.expr import Ref, Unknown, evaluate, evaluate_linear, holds
+from nianbao.rules.expr import Ref, Unknown, evaluate, evaluate_linear, holds, single_refs
 
 
 def _lookup(current: dict, previous: dict):
@@ -76,4 +78,59 @@ def run_cell_rules(rules: RuleSet, values: Values) -> list[Hit]:
                 continue
             raw = "" if cell.raw is None else str(cell.raw)
             hits.append(Hit(rule.id, (key,), {"raw": raw, "detail": cell.detail}))
+    return hits
+
+
+_GAP = r"[^，。；;,.！!？?\n]{0,12}?"  # "…" in a pattern: a few characters within one clause
+
+
+@cache
+def _pattern(text: str) -> re.Pattern:
+    """A declared pattern as a regular expression: {n} is the number, … a short gap, the rest literal."""
+    parts = re.split(r"(\{n\}|…)", text)
+    return re.compile("".join(r"(\d+)" if p == "{n}" else _GAP if p == "…" else re.escape(p) for p in parts))
+
+
+def _value(instance: Instance, side, current: dict):
+    fast = instance.linear.get(id(instance.condition.parts[0]))
+    return evaluate_linear(fast[0] if side == "left" else fast[1], current, {}) if fast else None
+
+
+def run_text_rules(rules: RuleSet, values: Values) -> list[Hit]:
+    """Narrative rules (numbers in the text against the tables) and mention rules."""
+    current = values.data
+    hits = []
+    for rule in rules.of_kind("narrative"):
+        (instance,) = rules.instances[rule.id]
+        try:
+            expected = _value(instance, "left", current)
+        except Unknown:
+            continue
+        found = []
+        for key in rule.text:
+            text = current.get(key)
+            if isinstance(text, str):
+                found += [(int(m.group(1)), m.group(0), key) for p in rule.patterns for m in _pattern(p).finditer(text)]
+        if not found or expected is None:
+            continue
+        numbers = sorted({n for n, _, _ in found})
+        quote = "；".join(dict.fromkeys(q for _, q, _ in found))
+        label = rules.spec.cells[found[0][2]].label
+        params = {"quote": quote, "found": "、".join(map(str, numbers)), "expected": expected, "text": label}
+        if len(numbers) > 1:
+            hits.append(Hit("N300", (found[0][2], *instance.show), params))
+        elif numbers[0] != expected:
+            hits.append(Hit(rule.id, (found[0][2], *instance.show), params))
+    for rule in rules.of_kind("mention"):
+        (instance,) = rules.instances[rule.id]
+        try:
+            if not all(_verdict(instance, w, current, {})[0] for w in instance.when):
+                continue
+            left = evaluate_linear(instance.linear[id(instance.when[0].parts[0])][0], current, {})
+        except (Unknown, KeyError, IndexError):
+            continue
+        text = "".join(current.get(k) or "" for k in rule.text if isinstance(current.get(k), str))
+        if not any(word in text for word in rule.words):
+            guard = tuple(r.key for r in single_refs(instance.when[0].parts[0]))
+            hits.append(Hit(rule.id, (rule.text[0], *guard), {"left": left, "text": rules.spec.cells[rule.text[0]].label}))
     return hits

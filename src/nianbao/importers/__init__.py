@@ -1,0 +1,56 @@
+"""Importing published reports (text, web pages, Word, PDF) into the template of their format."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from nianbao.importers.document import LOADERS, ImportError_, load
+from nianbao.importers.extract import Imported, extract
+from nianbao.read import ReadError, Values, read_workbook
+from nianbao.values import CellValue
+
+SUFFIXES = tuple(LOADERS)
+
+
+def import_report(path: str | Path) -> Imported:
+    """Read a published report; raises ImportError_ with a one-line reason when it cannot be read."""
+    return extract(load(Path(path)))
+
+
+def importable(path: Path) -> bool:
+    return path.suffix.lower() in LOADERS
+
+
+def write_template(imported: Imported, dest: Path) -> Path:
+    """The matching template, filled with what the import found (missing cells left blank)."""
+    from nianbao.template import build
+
+    return build(imported.spec, dest, values=imported.values)
+
+
+def read_report(path: Path) -> Values:
+    """Import a published report and read it as the checker reads a filled template: the values
+    as printed (so "/" or "15件" get their usual findings), plus what could not be found, where
+    each value came from, and the importer's notes."""
+    try:
+        imported = import_report(path)
+    except ImportError_ as exc:
+        raise ReadError(str(exc)) from None
+    with tempfile.TemporaryDirectory() as tmp:
+        values = read_workbook(write_template(imported, Path(tmp) / "imported.xlsx"))
+    values.source = str(path)
+    for key, seen in imported.missing.items():
+        values.set(key, CellValue(None, None, "missing", seen))
+    for hit in imported.hits:
+        if hit.rule == "I001":  # a table not found at all: one finding, its cells stay silent
+            table = next(t for t in imported.spec.tables if t.title == hit.params["detail"])
+            for key in imported.spec.cells:
+                if key.startswith(f"{table.key}."):
+                    values.set(key, CellValue(None, None, "absent"))
+    values.origins = imported.origins
+    values.hits += imported.hits
+    return values
+
+
+__all__ = ["Imported", "ImportError_", "SUFFIXES", "import_report", "importable", "read_report", "write_template"]

@@ -1,0 +1,142 @@
+"""Importing published reports: the seed, renderings of filled templates, and the real corpus."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+import nianbao
+from nianbao.importers import import_report
+from nianbao.samples import base_values, generate, plan
+from nianbao.spec import load_spec
+
+from .conftest import EXAMPLES, ROOT
+from .render import to_docx, to_html, to_text
+
+SHARED = ROOT.parent / "shared"
+SEED = SHARED / "seed" / "jianxi-2019-report.txt"
+CORPUS = SHARED / "corpus"
+TABLE_KEYS = ("t2.", "t3.", "t4.")
+
+
+def table_values(values: dict) -> dict:
+    return {k: v for k, v in values.items() if k.startswith(TABLE_KEYS)}
+
+
+def test_seed_imports_exactly_the_printed_numbers():
+    doc = yaml.safe_load((EXAMPLES / "values" / "jianxi-2019.yaml").read_text(encoding="utf-8"))
+    spec = load_spec("2019")
+    printed = table_values(base_values(spec, 2019) | doc["values"])  # every cell the seed prints
+    imported = import_report(SEED)
+    assert imported.spec.id == "gov-2019" and imported.missing == {}
+    assert table_values(imported.values) == printed
+    assert len(printed) == 22 + 161 + 15
+    assert imported.values["meta.office"] == "涧西区人民政府办公室" and imported.values["meta.year"] == 2019
+    assert imported.values["text.s6"] == "无"
+    assert imported.origins["t3.r4_1.natural"] == "第52行"  # "1.本机关不掌握相关政府信息  10 …"
+
+
+def test_checking_the_seed_directly_finds_no_arithmetic_error(tmp_path, cli):
+    run = cli("check", SEED, "--json", "--out", tmp_path, "--copies", "all")
+    assert run.returncode == 0, run.stdout
+    (report,) = json.loads(run.stdout)["files"]
+    assert report["status"] == "clean" and report["format"] == "gov-2019"
+    assert report["output"].endswith("jianxi-2019-report.xlsx")  # the filled template, annotated
+
+
+@pytest.fixture(scope="module", params=["2019", "2021"])
+def filled(request, tmp_path_factory):
+    """A realistic report of each format with distinct, non-trivial values."""
+    folder = tmp_path_factory.mktemp(f"render{request.param}")
+    jobs = [j for j in plan(40, seed=3) if j["format"] == request.param and not j["inject"]][:1]
+    generate(jobs, folder)
+    values = nianbao.check(folder / jobs[0]["name"]).values
+    spec = load_spec(request.param)
+    return spec, values.data, folder
+
+
+@pytest.mark.parametrize("render", [to_text, to_html, to_docx], ids=["text", "html", "docx"])
+def test_renderings_of_a_filled_template_import_back_exactly(filled, render):
+    spec, values, folder = filled
+    suffix = {"to_text": ".txt", "to_html": ".html", "to_docx": ".docx"}[render.__name__]
+    document = render(spec, values, folder / f"report{suffix}")
+    imported = import_report(document)
+    assert imported.spec == spec and imported.missing == {} and imported.hits == []
+    assert table_values(imported.values) == table_values(values)
+    assert imported.values["meta.office"] == values["meta.office"]
+    for key in ("text.s1", "text.s5", "text.s6"):
+        assert imported.values[key] == values[key]
+
+
+def test_pdf_rendering_by_libreoffice_imports_back_exactly(filled, soffice, tmp_path):
+    spec, values, folder = filled
+    workbook = next(folder.glob("*.xlsx"))
+    assert soffice(workbook, tmp_path, "pdf").returncode == 0
+    imported = import_report(tmp_path / f"{workbook.stem}.pdf")
+    assert imported.spec == spec
+    assert {k: v for k, v in imported.missing.items() if k.startswith(TABLE_KEYS)} == {}
+    assert table_values(imported.values) == table_values(values)
+
+
+def test_text_contradicting_the_table_names_both_places(tmp_path, cli):
+    report = tmp_path / "report.txt"
+    report.write_text(SEED.read_text(encoding="utf-8").replace("共收到依申请公开15件", "共收到依申请公开16件"), encoding="utf-8")
+    run = cli("check", report, "--json", "--copies", "none")
+    (finding,) = json.loads(run.stdout)["files"][0]["findings"]
+    assert finding["rule"] == "N301" and (finding["actual"], finding["expected"]) == ("16", 15)
+    assert "收到依申请公开16件" in finding["message"] and "表三“一、本年新收政府信息公开申请数量”总计为 15 件" in finding["message"]
+    assert finding["cells"][:2] == ["正文!B8", "表三!J6"]
+    assert finding["source"] == "第5行起"  # the heading "一、总体情况" of the section quoted
+
+
+CORPUS_FILES = sorted((CORPUS / "reports").glob("*.txt")) + sorted((CORPUS / "pdf").glob("*.pdf"))
+INDEX = {r["file"]: r for r in csv.DictReader((CORPUS / "index.tsv").open(encoding="utf-8"), delimiter="\t")}
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=[f"{p.parent.name}/{p.name}" for p in CORPUS_FILES])
+def test_corpus_imports_and_checks_without_traceback(path, tmp_path):
+    imported = import_report(path)
+    expected = INDEX.get(path.name, {}).get("format_version") if path.parent.name == "reports" else "2021"
+    found_tables = any(k.startswith(TABLE_KEYS) for k in imported.values)
+    if expected in ("2019", "2021") and found_tables:
+        assert imported.spec.short == expected
+    # Nothing is invented: every key is either imported (as printed) or listed as missing.
+    assert not set(imported.values) & set(imported.missing)
+    result = nianbao.check(path)
+    assert result.reason is None
+
+
+@pytest.mark.parametrize(
+    ("name", "printed"),
+    [
+        ("001.txt", {"t2.norms.issued": 5, "t2.norms.repealed": 1, "t2.norms.in_force": 25, "t3.new.natural": 58,
+                     "t3.new.business": 7, "t3.new.legal": 1, "t3.new.total": 66, "t3.carry_in.total": 2}),
+        ("013.txt", {f"t4.cases.{g}_{p}": 0 for g in ("review", "direct", "after")
+                     for p in ("upheld", "corrected", "other", "pending", "total")}),
+        ("019.txt", {"t2.rules.made": 0, "t2.norms.total_public": 0, "t2.coercion.decisions": 0}),
+    ],
+)
+def test_corpus_values_are_the_printed_ones(name, printed):
+    imported = import_report(CORPUS / "reports" / name)
+    assert {k: imported.values.get(k) for k in printed} == printed
+
+
+def test_non_standard_row_is_noted_not_imported():
+    imported = import_report(CORPUS / "reports" / "005.txt")  # 其他主动公开文件 | 56 | 45
+    assert [h.rule for h in imported.hits if h.rule == "I003"] == ["I003"]
+    assert 56 not in imported.values.values()
+
+
+def test_unreadable_documents_get_one_line(tmp_path, cli):
+    broken = tmp_path / "broken.docx"
+    broken.write_bytes(b"not a zip")
+    run = cli("check", broken)
+    assert run.returncode == 2 and "Word 文件无法打开" in run.stdout and "Traceback" not in run.stdout + run.stderr
+    empty = tmp_path / "scan.pdf"
+    empty.write_bytes(Path(CORPUS / "pdf" / "009.pdf").read_bytes()[:200])
+    run = cli("check", empty)
+    assert run.returncode == 2 and "PDF" in run.stdout
