@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,38 @@ def test_unreadable_documents_get_one_line(tmp_path, cli):
     empty.write_bytes(Path(CORPUS / "pdf" / "009.pdf").read_bytes()[:200])
     run = cli("check", empty)
     assert run.returncode == 2 and "PDF" in run.stdout
+
+
+def test_real_world_variants_are_read_as_printed(tmp_path):
+    """Traditional characters, full-width digits, placeholders and units: read as printed, never as 0."""
+    import zhconv
+
+    text = SEED.read_text(encoding="utf-8")
+    text = text.replace("一、本年新收政府信息公开申请数量\t15", "一、本年新收政府信息公开申请数量\t１５")
+    text = text.replace("7.属于行政执法案卷\t1\t0", "7.属于行政执法案卷\t1\t/")
+    text = text.replace("2.没有现成信息需要另行制作\t0\t0", "2.没有现成信息需要另行制作\t——\t0")
+    text = text.replace("1.本机关不掌握相关政府信息\t10", "1.本机关不掌握相关政府信息\t10 件")
+    report = tmp_path / "traditional.txt"
+    report.write_text(zhconv.convert(text, "zh-tw"), encoding="utf-8")
+    imported = import_report(report)
+    assert imported.spec.id == "gov-2019" and imported.missing == {}
+    v = imported.values
+    assert (v["t3.new.natural"], v["t3.r3_7.business"], v["t3.r4_2.natural"], v["t3.r4_1.natural"]) == ("１５", "/", "——", "10 件")
+    rules = {(f.rule, f.key) for f in nianbao.check(report).findings}
+    assert {("C009", "t3.new.natural"), ("C003", "t3.r3_7.business"), ("C004", "t3.r4_2.natural"),
+            ("C008", "t3.r4_1.natural")} <= rules
+
+
+def test_one_cell_per_line_layout(tmp_path):
+    """Cells one per line, blank lines between (a common copy of web tables)."""
+    spec = load_spec("2021")
+    values = base_values(spec, 2022) | {"t3.new.natural": 3, "t3.new.total": 3, "t3.r1.natural": 3, "t3.r1.total": 3,
+                                        "t3.r7.natural": 3, "t3.r7.total": 3, "t2.norms.issued": 4, "t2.fees.amount": 1.5}
+    tabbed = to_text(spec, values, tmp_path / "tabbed.txt").read_text(encoding="utf-8")
+    lines = [cell for line in tabbed.splitlines() for cell in line.split("\t") if cell]
+    report = tmp_path / "one-per-line.txt"
+    report.write_text("\n\n".join(lines), encoding="utf-8")
+    imported = import_report(report)
+    assert {k: v for k, v in imported.missing.items() if k.startswith(TABLE_KEYS)} == {}
+    assert table_values(imported.values) == {k: (Decimal("1.5") if k == "t2.fees.amount" else v)
+                                             for k, v in table_values(values).items()}

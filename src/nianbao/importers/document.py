@@ -27,6 +27,7 @@ Row = list[Cell]
 _PAGE_NUMBER = re.compile(r"^\s*[-—–]\s*\d{1,3}\s*[-—–]\s*$", re.MULTILINE)  # "- 3 -" at a page foot
 _SPLIT = re.compile(r"\t|\s*\|\s*|\s{2,}|\u3000+")
 # A value printed among words with single spaces ("规章 0 0 0", "… 2 0 0 ✓" in PDF text).
+_UNITS = {"件", "条", "项", "个", "次", "万元", "元"}
 _VALUE_WORD = re.compile(r"^(?:[+-]?[\d０-９][\d０-９.,]*(?:件|条|项|个|次|万元|元)?|/|-|—{1,2}|－)$")
 
 
@@ -41,6 +42,9 @@ def split_line(line: str, origin: str) -> Row:
             continue
         text: list[str] = []
         for word in words:
+            if word in _UNITS and cells and _VALUE_WORD.match(cells[-1].text) and not text:  # "165 条"
+                cells[-1] = Cell(f"{cells[-1].text} {word}", origin)
+                continue
             if _VALUE_WORD.match(word):
                 if text:
                     cells.append(Cell(" ".join(text), origin))

@@ -22,7 +22,7 @@ from nianbao.spec import FormSpec, Table, all_specs, spec_for_year
 _NUMERALS = "一二三四五六"
 _HEADING = re.compile(r"^\s*([一二三四五六])\s*[、.．]")
 _VALUE = re.compile(r"^[+-]?\d[\d,]*(?:\.\d+)?\s*(?:件|条|项|个|次|万元|元)?$|^(?:/|-|—{1,2}|－|／)$")
-_PLAIN = re.compile(r"^-?\d+(?:\.\d+)?$")
+_PLAIN = re.compile(r"^-?[0-9]+(?:\.[0-9]+)?$")  # ASCII only: full-width digits are kept as printed
 _TITLE = re.compile(r"(?P<office>[^\s，,。;；:：》)）(（、“”]{2,40}?)\s*(?P<year>(?:19|20)\d\d)\s*年(?:度)?(?:政府)?信息公开(?:工作)?(?:年度)?报告")
 _YEAR = re.compile(r"((?:19|20)\d\d)\s*年")
 _MIN_PREFIX = 10  # a label wrapped over lines is recognised by a unique prefix this long
@@ -95,19 +95,26 @@ def detect_format(rows: list[Row], year: int | None) -> tuple[FormSpec, str | No
 
 
 def _meta(rows: list[Row], imported: Imported) -> int | None:
-    head = [(c, c.text) for row in rows[:15] for c in row if c.text]
-    for cell, text in head:
-        if match := _TITLE.search(text):
-            # "Page 8 - 某机关", "……的规定，现公布某机关": keep the name only
-            office = re.sub(r"^.*(?:[-－—:：]\s*|现公开|现公布|现发布|特编制了?|发布)", "", match.group("office"))
-            if office.strip():
-                imported.values["meta.office"] = office.strip()
-                imported.origins["meta.office"] = cell.origin
-            else:
-                imported.missing["meta.office"] = f"标题“{text[:40]}”中没有机关名称"
-            imported.values["meta.year"] = int(match.group("year"))
-            imported.origins["meta.year"] = cell.origin
-            return int(match.group("year"))
+    """Office and year from the title ("某机关2019年政府信息公开工作年度报告"), else the year alone."""
+    import zhconv
+
+    for cell in (c for row in rows[:15] for c in row if c.text):
+        simplified = zhconv.convert(cell.text, "zh-cn")
+        match = _TITLE.search(simplified)
+        if match is None:
+            continue
+        # The office is kept as printed when the script conversion kept every character in place.
+        start, end = match.span("office")
+        office = cell.text[start:end] if len(simplified) == len(cell.text) else match.group("office")
+        office = re.sub(r"^.*(?:[-－—:：]\s*|现公开|现公布|现发布|特编制了?|发布)", "", office).strip()  # "……现公布某机关"
+        if office:
+            imported.values["meta.office"] = office
+            imported.origins["meta.office"] = cell.origin
+        else:
+            imported.missing["meta.office"] = f"标题“{cell.text[:40]}”中没有机关名称"
+        imported.values["meta.year"] = int(match.group("year"))
+        imported.origins["meta.year"] = cell.origin
+        return int(match.group("year"))
     imported.missing["meta.office"] = "未找到标题中的机关名称"
     for row in rows:
         for c in row:
