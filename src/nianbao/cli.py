@@ -46,16 +46,18 @@ def template(
     output: Path = typer.Option(..., "-o", "--output", help="输出文件 / output .xlsx"),
     office: str = typer.Option(None, "--office", help="预填机关名称 / office name"),
     year: int = typer.Option(None, "--year", help="预填报告年度 / report year"),
+    macro: bool = typer.Option(False, "--macro", help="带「检查」按钮的 .xlsm（需要 xlwings，见 docs/excel.md）/ with the check button"),
 ):
     """生成填报模板 / build the Excel template of a format."""
     from nianbao.template import build
 
     spec = _spec(format_id)
-    if output.suffix.lower() != ".xlsx":
-        err.print("[red]错误：[/red]模板文件名应以 .xlsx 结尾")
+    suffix = ".xlsm" if macro else ".xlsx"
+    if output.suffix.lower() != suffix:
+        err.print(f"[red]错误：[/red]模板文件名应以 {suffix} 结尾")
         raise typer.Exit(2)
     try:
-        build(spec, output, office=office, year=year)
+        build(spec, output, office=office, year=year, macro=macro)
     except OSError as exc:
         err.print(f"[red]错误：[/red]无法写出 {output}：{exc.strerror or exc}")
         raise typer.Exit(2) from None

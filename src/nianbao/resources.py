@@ -22,3 +22,7 @@ def spec_dir() -> Path:
 
 def rules_dir() -> Path:
     return _find("rules")
+
+
+def vba_dir() -> Path:
+    return _find("vba")

@@ -151,7 +151,7 @@ def _live_checks(ws: Worksheet, fmt: _Formats, sheet: SheetLayout, layout: FormL
             next_col += 1
 
 
-def _instructions(wb: xlsxwriter.Workbook, fmt: _Formats, spec: FormSpec, rules: RuleSet) -> None:
+def _instructions(wb: xlsxwriter.Workbook, fmt: _Formats, spec: FormSpec, rules: RuleSet) -> Worksheet:
     ws = wb.add_worksheet(INSTRUCTIONS_SHEET)
     ws.set_column(0, 0, 110)
     lines = [
@@ -176,18 +176,27 @@ def _instructions(wb: xlsxwriter.Workbook, fmt: _Formats, spec: FormSpec, rules:
     lines += [
         ("plain", ""),
         ("caption", "完整检查"),
-        ("plain", "保存后运行：nianbao check 本文件.xlsx  —— 生成带批注的副本（原文件不会被修改），"
+        ("plain", "启用宏的模板（.xlsm）：点击右侧的「检查」按钮，问题直接标在本工作簿的单元格上并附「检查结果」工作表；"
+                  "「清除标注」去掉这些标注。安装见 docs/excel.md。"),
+        ("plain", "或保存后运行：nianbao check 本文件.xlsx  —— 生成带批注的副本（原文件不会被修改），"
                   "问题单元格标为红色（错误，必须修改）或黄色（提示，修改或说明），并附「检查结果」工作表。"),
         ("plain", "查看某条规则的说明：nianbao rules explain 规则编号（如 B301）。"),
     ]
     for row, (style, text) in enumerate(lines):
         ws.write_string(row, 0, text, getattr(fmt, style))
+    ws.set_column(1, 1, 18)
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
+    return ws
 
 
 def build(spec: FormSpec, path: str | Path, *, office: str | None = None, year: int | None = None,
-          values: dict[str, object] | None = None) -> Path:
-    """Write the template of ``spec`` to ``path`` (atomically); ``values`` fill cells by key."""
+          values: dict[str, object] | None = None, macro: bool = False, interpreters: dict[str, str] | None = None) -> Path:
+    """Write the template of ``spec`` to ``path`` (atomically); ``values`` fill cells by key.
+
+    With ``macro``, the workbook is an .xlsm with the VBA project (the xlwings standalone module
+    and ours), the 检查 and 清除标注 buttons on the first sheet, and the xlwings.conf sheet that
+    tells the buttons which Python to run (``interpreters`` overrides INTERPRETERS).
+    """
     path = Path(path)
     layout = form_layout(spec)
     rules = ruleset(spec)
@@ -202,7 +211,9 @@ def build(spec: FormSpec, path: str | Path, *, office: str | None = None, year: 
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(tmp)
         fmt = _Formats(wb)
-        _instructions(wb, fmt, spec, rules)
+        first = _instructions(wb, fmt, spec, rules)
+        if macro:
+            _macro_parts(wb, first, INTERPRETERS | (interpreters or {}))
         for sheet in layout.sheets:
             ws = wb.add_worksheet(sheet.name)
             ws.hide_gridlines(2)
@@ -226,5 +237,31 @@ def build(spec: FormSpec, path: str | Path, *, office: str | None = None, year: 
             meta.write_string(row, 0, k)
             meta.write(row, 1, v)
         meta.hide()
+        if macro:
+            conf = wb.add_worksheet(CONF_SHEET)
+            for row, (key, value) in enumerate((INTERPRETERS | (interpreters or {})).items()):
+                conf.write_string(row, 0, key)
+                conf.write_string(row, 1, value)
+            conf.hide()
+            for n, sheet in enumerate(wb.worksheets(), 1):  # must match the VBA project's document modules
+                sheet.set_vba_name(f"Sheet{n}")
         wb.close()
     return path
+
+
+CONF_SHEET = "xlwings.conf"
+# Where the office set-up of docs/excel.md puts Python; `nianbao excel-setup` writes the real path.
+INTERPRETERS = {
+    "Interpreter_Win": r"%LOCALAPPDATA%\nianbao\venv\Scripts\pythonw.exe",
+    "Interpreter_Mac": "$HOME/nianbao/venv/bin/python",
+}
+MACROS = {"NianbaoCheck": "检查", "NianbaoClear": "清除标注"}  # VBA macro -> button caption
+
+
+def _macro_parts(wb: xlsxwriter.Workbook, first: Worksheet, interpreters: dict[str, str]) -> None:
+    from nianbao.resources import vba_dir
+
+    wb.set_vba_name("ThisWorkbook")
+    wb.add_vba_project(str(vba_dir() / "vbaProject.bin"))
+    for n, (macro, caption) in enumerate(MACROS.items()):
+        first.insert_button(1 + 3 * n, 1, {"macro": macro, "caption": caption, "width": 110, "height": 36})
