@@ -59,7 +59,8 @@ def _ours(fill) -> bool:
     return fill.fill_type == "solid" and fill.fgColor.type == "rgb" and fill.fgColor.rgb in FILLS.values()
 
 
-def _user_part(text: str) -> str:
+def user_part(text: str) -> str:
+    """A note's text without our block: what the user wrote."""
     return text.split(MARKER, 1)[0].rstrip()
 
 
@@ -79,64 +80,78 @@ def clear(wb: Workbook) -> None:
         for row in ws.iter_rows():
             for cell in row:
                 if cell.comment is not None and MARKER in cell.comment.text:
-                    user = _user_part(cell.comment.text)
+                    user = user_part(cell.comment.text)
                     cell.comment = Comment(user, cell.comment.author or "") if user else None
 
 
-def _note(findings: list[Finding]) -> str:
+def note_text(findings: list[Finding]) -> str:
+    """Our block of a cell's note: every finding on the cell."""
     lines = [MARKER]
     lines += [f"[{f.severity}] {f.rule} {f.message}" + (f"（原文：{f.source}）" if f.source else "") for f in findings]
     return "\n".join(lines)
 
 
-def _apply(wb: Workbook, findings: list[Finding]) -> None:
-    by_place: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+def by_place(findings: list[Finding], sheets: list[str]) -> dict[tuple[str, str], list[Finding]]:
+    """The findings shown on each cell, for cells of the given sheets."""
+    grouped: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     for f in findings:
         for place in f.places:
-            if place[0] in wb.sheetnames and place[1]:
-                by_place[place].append(f)
+            if place[0] in sheets and place[1]:
+                grouped[place].append(f)
+    return grouped
+
+
+def severity_of(findings: list[Finding]) -> str:
+    return ERROR if any(f.severity == ERROR for f in findings) else "提示"
+
+
+def results_rows(findings: list[Finding], source: str) -> list[list]:
+    """The 检查结果 sheet: verdict, file line, header, one row per finding."""
+    errors = sum(f.severity == ERROR for f in findings)
+    verdict = "未发现问题" if not findings else f"错误 {errors} 项（必须修改），提示 {len(findings) - errors} 项（修改或说明）"
+    rows = [[f"检查结果：{verdict}"], [f"文件：{source}；检查时间：{dt.datetime.now():%Y-%m-%d %H:%M}；nianbao {__version__}"], _HEADER]
+    for i, f in enumerate(findings, 1):
+        rows.append([i, f.severity, f.rule, f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or ""), f.table, f.row,
+                     f.column, f.message, "" if f.actual is None else str(f.actual), "" if f.expected is None else str(f.expected),
+                     f.source or ""])
+    return rows
+
+
+def _apply(wb: Workbook, findings: list[Finding]) -> None:
     marks = wb.create_sheet(MARKS_SHEET)
     marks.append(["sheet", "cell", "original_fill"])
     marks.sheet_state = "hidden"
-    for (sheet, address), group in by_place.items():
+    for (sheet, address), group in by_place(findings, wb.sheetnames).items():
         cell = wb[sheet][address]
-        text = _note(group)
+        text = note_text(group)
         user = cell.comment.text if cell.comment is not None else ""
         comment = Comment(f"{user}\n\n{text}" if user else text, AUTHOR)
         comment.width, comment.height = 320, min(60 + 40 * len(group), 400)
         cell.comment = comment
-        severity = ERROR if any(f.severity == ERROR for f in group) else "提示"
+        severity = severity_of(group)
         marks.append([sheet, address, _fill_json(cell.fill)])
         cell.fill = PatternFill(fill_type="solid", fgColor=FILLS[severity], bgColor=FILLS[severity])
 
 
 def _results_sheet(wb: Workbook, findings: list[Finding], source: str) -> None:
     ws = wb.create_sheet(RESULTS_SHEET, 0)
-    errors = sum(f.severity == ERROR for f in findings)
-    warnings = len(findings) - errors
-    verdict = "未发现问题" if not findings else f"错误 {errors} 项（必须修改），提示 {warnings} 项（修改或说明）"
-    ws.append([f"检查结果：{verdict}"])
-    ws.append([f"文件：{source}；检查时间：{dt.datetime.now():%Y-%m-%d %H:%M}；nianbao {__version__}"])
-    ws.append(_HEADER)
-    ws["A1"].font = Font(bold=True, size=13, color="9C0006" if errors else "375623")
+    for row in results_rows(findings, source):
+        ws.append(row)
+    ws["A1"].font = Font(bold=True, size=13, color="9C0006" if any(f.severity == ERROR for f in findings) else "375623")
     for cell in ws[3]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill(fill_type="solid", fgColor="FFF2F2F2")
-    for i, f in enumerate(findings, 1):
-        place = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "")
-        ws.append([i, f.severity, f.rule, place, f.table, f.row, f.column, f.message,
-                   "" if f.actual is None else str(f.actual), "" if f.expected is None else str(f.expected), f.source or ""])
-        row = ws.max_row
+    for row, f in enumerate(findings, 4):
         ws.cell(row, 2).fill = PatternFill(fill_type="solid", fgColor=FILLS[f.severity])
         if f.sheet in wb.sheetnames and f.cell:
             link = ws.cell(row, 4)
-            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{f.sheet}'!{f.cell}", display=place)
+            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{f.sheet}'!{f.cell}", display=link.value)
             link.font = Font(color="0563C1", underline="single")
         ws.cell(row, 8).alignment = Alignment(wrap_text=True, vertical="top")
     for col, width in zip("ABCDEFGHIJK", (6, 9, 7, 12, 18, 30, 18, 70, 10, 10, 22), strict=True):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A4"
-    if len(findings):
+    if findings:
         ws.auto_filter.ref = f"A3:K{ws.max_row}"
     wb.active = 0
     for sheet in wb.worksheets:

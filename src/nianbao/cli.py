@@ -95,6 +95,27 @@ def import_command(
     out.print(f"检查：nianbao check {output}  或直接  nianbao check {report}")
 
 
+@app.command("excel-setup")
+def excel_setup(
+    workbook: Path = typer.Argument(..., help="带按钮的模板 / a template built with --macro (.xlsm)"),
+    interpreter: str = typer.Option(None, "--interpreter", help="Python 路径（默认为运行本命令的 Python）/ the Python to run"),
+):
+    """让模板的「检查」按钮使用本机的 Python（写入 xlwings.conf 工作表）/ point the buttons at this PC's Python."""
+    from nianbao.excel import setup
+    from nianbao.read import ReadError
+
+    if interpreter is None:
+        exe = Path(sys.executable)
+        windowless = exe.with_name("pythonw.exe")  # no console window flashing on Windows
+        interpreter = str(windowless if windowless.exists() else exe)
+    try:
+        setup(workbook, interpreter)
+    except (ReadError, OSError, KeyError) as exc:
+        err.print(f"[red]错误：[/red]{exc}")
+        raise typer.Exit(2) from None
+    out.print(f"已设置 {workbook}：「检查」按钮将使用 {interpreter}")
+
+
 @app.command()
 def cells(
     format_id: str = FormatOption,

@@ -117,8 +117,32 @@ def _parse_structure(workbook: str, rels: str) -> tuple[dict[str, str], dict[str
     return parts, names
 
 
-class _Book:
-    """A workbook opened once: its XML parts for names and formulas, calamine for values."""
+class Source:
+    """Where a workbook's cells come from: a file (below) or a workbook open in Excel (nianbao.excel).
+    A source gives sheet grids from A1 ("" for an empty cell), its sheets and workbook-level names,
+    and a key that is the same for workbooks of one structure (it keys the cached read plan)."""
+
+    sheet_parts: dict[str, str]
+    names: dict[str, str]
+    plan_key: object
+
+    def grid(self, sheet: str) -> list[list]:
+        raise NotImplementedError
+
+    def formula_without_value(self, sheet: str, address: str) -> bool:
+        return False
+
+    def cell(self, sheet: str, row: int, col: int) -> object:
+        return _at(self.grid(sheet), row, col)
+
+    def metadata(self) -> dict[str, str]:
+        if META_SHEET not in self.sheet_parts:
+            return {}
+        return {str(r[0]): str(r[1]) for r in self.grid(META_SHEET) if len(r) >= 2 and r[0] != ""}
+
+
+class _Book(Source):
+    """A workbook file opened once: its XML parts for names and formulas, calamine for values."""
 
     def __init__(self, path: Path):
         _sniff(path)
@@ -130,6 +154,7 @@ class _Book:
         except (zipfile.BadZipFile, KeyError, OSError, UnicodeDecodeError):
             raise ReadError("文件已损坏，或不是 Excel 工作簿") from None
         self.sheet_parts, self.names = _parse_structure(*self.structure)
+        self.plan_key = self.structure
         try:
             self.calamine = CalamineWorkbook.from_path(str(path))
         except Exception as exc:  # calamine raises its own error types for broken parts
@@ -144,9 +169,6 @@ class _Book:
             except Exception:
                 self._grids[sheet] = []
         return self._grids[sheet]
-
-    def cell(self, sheet: str, row: int, col: int) -> object:
-        return _at(self.grid(sheet), row, col)
 
     def formula_without_value(self, sheet: str, address: str) -> bool:
         """Whether the cell is a formula whose result was never stored (calamine shows it empty)."""
@@ -163,20 +185,18 @@ class _Book:
         body = xml[head_end + 1: xml.find(b"</c>", head_end)]
         return b"<f" in body and _CACHED.search(body) is None
 
-    def metadata(self) -> dict[str, str]:
-        if META_SHEET not in self.sheet_parts:
-            return {}
-        return {str(r[0]): str(r[1]) for r in self.grid(META_SHEET) if len(r) >= 2 and r[0] != ""}
-
-
-def template_metadata(path: Path) -> dict[str, str]:
-    return _Book(path).metadata()
-
 
 def read_workbook(path: str | Path) -> Values:
     """Read a filled nianbao template. Raises ReadError when the file cannot be read at all."""
-    path = Path(path)
-    book = _Book(path)
+    book = _Book(Path(path))
+    try:
+        return read_source(book, str(path))
+    finally:
+        book.zip.close()
+
+
+def read_source(book: Source, source: str) -> Values:
+    """Read the values of a filled template from any source of cells."""
     meta = book.metadata()
     if "format" not in meta:
         raise ReadError("不是 nianbao 模板（缺少格式标识）；请用 nianbao template 生成的模板填写")
@@ -187,10 +207,7 @@ def read_workbook(path: str | Path) -> Values:
     version = int(float(meta.get("template_version", "0") or 0))
     if version > spec.template_version:
         raise ReadError(f"模板版本 {version} 比本程序支持的版本 {spec.template_version} 新，请更新 nianbao")
-    try:
-        return _read_cells(book, spec, str(path))
-    finally:
-        book.zip.close()
+    return _read_cells(book, spec, source)
 
 
 def _resolve(reference: str) -> tuple[str, int, int] | None:
@@ -212,9 +229,19 @@ class _Plan:
     labels: dict[str, tuple[list[tuple[int, int]], list[str], list[list[str]]]]  # sheet -> positions, texts, keys
 
 
-@lru_cache(maxsize=64)
-def _plan(spec: FormSpec, structure: tuple[str, str]) -> _Plan:
-    parts, names = _parse_structure(*structure)
+_PLANS: dict[tuple[str, object], _Plan] = {}
+
+
+def _plan(spec: FormSpec, book: Source) -> _Plan:
+    key = (spec.id, book.plan_key)
+    if key not in _PLANS:
+        if len(_PLANS) > 64:
+            _PLANS.clear()
+        _PLANS[key] = _make_plan(spec, book.sheet_parts, book.names)
+    return _PLANS[key]
+
+
+def _make_plan(spec: FormSpec, parts: dict[str, str], names: dict[str, str]) -> _Plan:
     located, broken = [], {}
     labels: dict[tuple[str, int, int], tuple[str, list[str]]] = {}
     for key, cell in form_layout(spec).inputs.items():
@@ -236,8 +263,8 @@ def _plan(spec: FormSpec, structure: tuple[str, str]) -> _Plan:
     return _Plan(tuple(located), where, broken, by_sheet)
 
 
-def _read_cells(book: _Book, spec: FormSpec, source: str) -> Values:
-    plan = _plan(spec, book.structure)
+def _read_cells(book: Source, spec: FormSpec, source: str) -> Values:
+    plan = _plan(spec, book)
     values = Values(spec, {}, where=plan.where, source=source)
     misplaced: set[str] = set()
     for sheet, (positions, texts, owners) in plan.labels.items():

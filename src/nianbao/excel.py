@@ -1,0 +1,185 @@
+"""The 检查 and 清除标注 buttons: run inside Excel through xlwings' RunPython.
+
+``check()`` reads the live values of the workbook that called it (unsaved edits included), runs
+the same checker as the CLI, and writes the findings into that workbook as a layer nianbao owns:
+a note on each offending cell (after any note of the user's), a fill by severity, and a 检查结果
+sheet. The fills it replaced are recorded in a hidden sheet, so the next click (or ``clear()``)
+restores them. Errors are shown in a Chinese message box, not as a Python traceback.
+"""
+
+from __future__ import annotations
+
+from nianbao.annotate import FILLS, MARKER, MARKS_SHEET, RESULTS_SHEET, by_place, note_text, results_rows, severity_of, user_part
+from nianbao.check import check_values
+from nianbao.findings import Finding
+from nianbao.read import ReadError, Source, read_source
+
+TITLE = "nianbao 年报检查"
+
+
+def setup(path, interpreter: str) -> None:
+    """Point a macro template's buttons at ``interpreter`` (the xlwings.conf sheet), in place."""
+    from pathlib import Path
+
+    from openpyxl import load_workbook
+
+    from nianbao.atomic import atomic_path
+    from nianbao.template import CONF_SHEET, INTERPRETERS
+
+    path = Path(path)
+    wb = load_workbook(path, keep_vba=True)
+    if CONF_SHEET not in wb.sheetnames:
+        raise ReadError(f"{path.name} 没有 {CONF_SHEET} 工作表，不是带按钮的 nianbao 模板（nianbao template --macro）")
+    conf = wb[CONF_SHEET]
+    conf.delete_rows(1, conf.max_row)
+    for key in INTERPRETERS:
+        conf.append([key, interpreter])
+    with atomic_path(path) as tmp:
+        wb.save(tmp)
+
+
+def _hex(argb: str) -> str:
+    return f"#{argb[-6:]}"
+
+
+OURS = {_hex(c).lower() for c in FILLS.values()}
+
+
+def _color_hex(color) -> str | None:
+    """xlwings gives a fill as an (r, g, b) tuple or None."""
+    if color is None:
+        return None
+    if isinstance(color, str):
+        return color.lower()
+    return "#{:02x}{:02x}{:02x}".format(*color[:3])
+
+
+class LiveBook(Source):
+    """The cells of a workbook open in Excel, read one used range per sheet (one call each)."""
+
+    def __init__(self, book):
+        self.book = book
+        self.sheet_parts = {sheet.name: sheet.name for sheet in book.sheets}
+        self.names = {name.name: str(name.refers_to).lstrip("=") for name in book.names}
+        self.plan_key = ("live", tuple(sorted(self.names.items())), tuple(self.sheet_parts))
+        self._grids: dict[str, list[list]] = {}
+
+    def grid(self, sheet: str) -> list[list]:
+        if sheet not in self._grids:
+            used = self.book.sheets[sheet].used_range
+            values = used.options(ndim=2).value or []
+            pad = [""] * (used.column - 1)
+            self._grids[sheet] = [[] for _ in range(used.row - 1)] + [pad + ["" if v is None else v for v in row] for row in values]
+        return self._grids[sheet]
+
+
+def _caller(book):
+    if book is not None:
+        return book
+    import xlwings as xw
+
+    return xw.Book.caller()
+
+
+def check(book=None) -> list[Finding] | None:
+    """Entry point of the 检查 button."""
+    book = _caller(book)
+    try:
+        return _run(book, annotate=True)
+    except ReadError as exc:
+        book.app.alert(f"无法检查：{exc}", title=TITLE)
+    except Exception as exc:  # anything else: a clear message, never a traceback window
+        book.app.alert(f"检查没有完成：{type(exc).__name__}：{exc}\n请把本工作簿和这条信息发给技术支持。", title=TITLE)
+    return None
+
+
+def clear(book=None) -> None:
+    """Entry point of the 清除标注 button."""
+    book = _caller(book)
+    try:
+        _run(book, annotate=False)
+    except Exception as exc:
+        book.app.alert(f"清除标注没有完成：{type(exc).__name__}：{exc}", title=TITLE)
+
+
+def _run(book, annotate: bool) -> list[Finding]:
+    app = book.app
+    app.screen_updating = False
+    protected = _unprotect(book)
+    try:
+        _clear(book)
+        findings: list[Finding] = []
+        if annotate:
+            findings = check_values(read_source(LiveBook(book), book.name))
+            _annotate(book, findings)
+        return findings
+    finally:
+        _protect(protected)
+        app.screen_updating = True
+
+
+def _unprotect(book) -> list:
+    """Sheets protected without a password (as our templates are) are opened for writing."""
+    opened = []
+    for sheet in book.sheets:
+        if sheet.api.ProtectContents:
+            sheet.api.Unprotect()
+            opened.append(sheet)
+    return opened
+
+
+def _protect(sheets: list) -> None:
+    for sheet in sheets:
+        sheet.api.Protect(Contents=True, AllowFormattingColumns=True, AllowFormattingRows=True)
+
+
+def _sheet_names(book) -> list[str]:
+    return [sheet.name for sheet in book.sheets]
+
+
+def _clear(book) -> None:
+    names = _sheet_names(book)
+    if MARKS_SHEET in names:
+        marks = book.sheets[MARKS_SHEET]
+        rows = marks.used_range.options(ndim=2).value or []
+        for sheet, address, original in rows[1:]:
+            if sheet not in names or not address:
+                continue
+            cell = book.sheets[sheet][address]
+            note = cell.note
+            if note is not None and MARKER in note.text:
+                user = user_part(note.text)
+                if user:
+                    note.text = user
+                else:
+                    note.delete()
+            if _color_hex(cell.color) in OURS:  # a fill the user changed after our run is theirs now
+                cell.color = original or None
+        marks.delete()
+    if RESULTS_SHEET in _sheet_names(book):
+        book.sheets[RESULTS_SHEET].delete()
+
+
+def _annotate(book, findings: list[Finding]) -> None:
+    marks = [["sheet", "cell", "original_fill"]]
+    for (sheet, address), group in by_place(findings, _sheet_names(book)).items():
+        cell = book.sheets[sheet][address]
+        ours = note_text(group)
+        note = cell.note
+        if note is not None:
+            note.text = f"{note.text}\n\n{ours}"
+        else:
+            cell.add_note(ours)
+        marks.append([sheet, address, _color_hex(cell.color) or ""])
+        cell.color = _hex(FILLS[severity_of(group)])
+    record = book.sheets.add(MARKS_SHEET, after=book.sheets[len(book.sheets) - 1])
+    record["A1"].value = marks
+    record.visible = False
+    results = book.sheets.add(RESULTS_SHEET, before=book.sheets[0])
+    rows = results_rows(findings, book.name)
+    width = max(len(row) for row in rows)
+    results["A1"].value = [row + [None] * (width - len(row)) for row in rows]  # one call for the whole table
+    for n, f in enumerate(findings, 4):
+        if f.sheet in _sheet_names(book) and f.cell:
+            results[f"D{n}"].add_hyperlink(f"#'{f.sheet}'!{f.cell}", f"{f.sheet}!{f.cell}")
+    results.activate()
