@@ -105,23 +105,24 @@ def clear(book=None) -> None:
 def _run(book, annotate: bool) -> list[Finding]:
     app = book.app
     app.screen_updating = False
-    protected = _unprotect(book)
+    sheets = {sheet.name: sheet for sheet in book.sheets}  # one round trip; reused below
+    protected = _unprotect(sheets)
     try:
-        _clear(book)
+        _clear(book, sheets)
         findings: list[Finding] = []
         if annotate:
             findings = check_values(read_source(LiveBook(book), book.name))
-            _annotate(book, findings)
+            _annotate(book, sheets, findings)
         return findings
     finally:
         _protect(protected)
         app.screen_updating = True
 
 
-def _unprotect(book) -> list:
+def _unprotect(sheets: dict) -> list:
     """Sheets protected without a password (as our templates are) are opened for writing."""
     opened = []
-    for sheet in book.sheets:
+    for sheet in sheets.values():
         if sheet.api.ProtectContents:
             sheet.api.Unprotect()
             opened.append(sheet)
@@ -133,19 +134,14 @@ def _protect(sheets: list) -> None:
         sheet.api.Protect(Contents=True, AllowFormattingColumns=True, AllowFormattingRows=True)
 
 
-def _sheet_names(book) -> list[str]:
-    return [sheet.name for sheet in book.sheets]
-
-
-def _clear(book) -> None:
-    names = _sheet_names(book)
-    if MARKS_SHEET in names:
-        marks = book.sheets[MARKS_SHEET]
-        rows = marks.used_range.options(ndim=2).value or []
-        for sheet, address, original in rows[1:]:
-            if sheet not in names or not address:
+def _clear(book, sheets: dict) -> None:
+    """Remove our layer; ``sheets`` loses the sheets deleted."""
+    if MARKS_SHEET in sheets:
+        rows = sheets[MARKS_SHEET].used_range.options(ndim=2).value or []
+        for name, address, original in rows[1:]:
+            if name not in sheets or not address:
                 continue
-            cell = book.sheets[sheet][address]
+            cell = sheets[name][address]
             note = cell.note
             if note is not None and MARKER in note.text:
                 user = user_part(note.text)
@@ -155,31 +151,32 @@ def _clear(book) -> None:
                     note.delete()
             if _color_hex(cell.color) in OURS:  # a fill the user changed after our run is theirs now
                 cell.color = original or None
-        marks.delete()
-    if RESULTS_SHEET in _sheet_names(book):
-        book.sheets[RESULTS_SHEET].delete()
+        sheets.pop(MARKS_SHEET).delete()
+    if RESULTS_SHEET in sheets:
+        sheets.pop(RESULTS_SHEET).delete()
 
 
-def _annotate(book, findings: list[Finding]) -> None:
+def _annotate(book, sheets: dict, findings: list[Finding]) -> None:
     marks = [["sheet", "cell", "original_fill"]]
-    for (sheet, address), group in by_place(findings, _sheet_names(book)).items():
-        cell = book.sheets[sheet][address]
+    for (name, address), group in by_place(findings, list(sheets)).items():
+        cell = sheets[name][address]
         ours = note_text(group)
         note = cell.note
         if note is not None:
             note.text = f"{note.text}\n\n{ours}"
         else:
             cell.add_note(ours)
-        marks.append([sheet, address, _color_hex(cell.color) or ""])
+        marks.append([name, address, _color_hex(cell.color) or ""])
         cell.color = _hex(FILLS[severity_of(group)])
-    record = book.sheets.add(MARKS_SHEET, after=book.sheets[len(book.sheets) - 1])
+    last, first = list(sheets.values())[-1], next(iter(sheets.values()))
+    record = book.sheets.add(MARKS_SHEET, after=last)
     record["A1"].value = marks
     record.visible = False
-    results = book.sheets.add(RESULTS_SHEET, before=book.sheets[0])
+    results = book.sheets.add(RESULTS_SHEET, before=first)
     rows = results_rows(findings, book.name)
     width = max(len(row) for row in rows)
     results["A1"].value = [row + [None] * (width - len(row)) for row in rows]  # one call for the whole table
     for n, f in enumerate(findings, 4):
-        if f.sheet in _sheet_names(book) and f.cell:
+        if f.sheet in sheets and f.cell:
             results[f"D{n}"].add_hyperlink(f"#'{f.sheet}'!{f.cell}", f"{f.sheet}!{f.cell}")
     results.activate()

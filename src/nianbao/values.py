@@ -39,10 +39,6 @@ class CellValue:
     issue: str | None = None
     detail: str = ""  # what was normalised, for the message
 
-    @property
-    def readable(self) -> bool:
-        return self.value is not None
-
 
 def _number(text: str) -> int | Decimal | None:
     if not _NUMBER.fullmatch(text):

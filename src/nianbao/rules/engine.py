@@ -91,9 +91,10 @@ def _pattern(text: str) -> re.Pattern:
     return re.compile("".join(r"(\d+)" if p == "{n}" else _GAP if p == "…" else re.escape(p) for p in parts))
 
 
-def _value(instance: Instance, side, current: dict):
+def _table_value(instance: Instance, current: dict):
+    """A narrative rule's table value: the left side of its condition (``value == 0``)."""
     fast = instance.linear.get(id(instance.condition.parts[0]))
-    return evaluate_linear(fast[0] if side == "left" else fast[1], current, {}) if fast else None
+    return evaluate_linear(fast[0], current, {}) if fast else None
 
 
 def run_text_rules(rules: RuleSet, values: Values) -> list[Hit]:
@@ -103,7 +104,7 @@ def run_text_rules(rules: RuleSet, values: Values) -> list[Hit]:
     for rule in rules.of_kind("narrative"):
         (instance,) = rules.instances[rule.id]
         try:
-            expected = _value(instance, "left", current)
+            expected = _table_value(instance, current)
         except Unknown:
             continue
         found = []
