@@ -18,9 +18,8 @@ from nianbao.spec import load_spec
 from .conftest import EXAMPLES, ROOT
 from .render import to_docx, to_html, to_text
 
-SHARED = ROOT.parent / "shared"
-SEED = SHARED / "seed" / "jianxi-2019-report.txt"
-CORPUS = SHARED / "corpus"
+SEED = ROOT / "rules" / "reports" / "jianxi-2019.txt"  # the founding example, as copied from its web page
+CORPUS = ROOT / "tests" / "corpus"  # a copy of shared/corpus
 TABLE_KEYS = ("t2.", "t3.", "t4.")
 
 
@@ -46,7 +45,7 @@ def test_checking_the_seed_directly_finds_no_arithmetic_error(tmp_path, cli):
     assert run.returncode == 0, run.stdout
     (report,) = json.loads(run.stdout)["files"]
     assert report["status"] == "clean" and report["format"] == "gov-2019"
-    assert report["output"].endswith("jianxi-2019-report.xlsx")  # the filled template, annotated
+    assert report["output"].endswith("jianxi-2019.xlsx")  # the filled template, annotated
 
 
 @pytest.fixture(scope="module", params=["2019", "2021"])
