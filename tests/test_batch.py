@@ -106,3 +106,18 @@ def test_pairs_by_office_and_year_across_folders(tmp_path, cli):
     assert [(f["rule"], f["key"]) for f in findings] == [("Y301", "t3.carry_in.natural"), ("Y301", "t3.carry_in.total")]
     alone = cli("check", tmp_path / "2022", "--json", "--copies", "none")
     assert json.loads(alone.stdout)["files"][0]["findings"] == []
+
+
+def test_progress_bar_on_a_terminal_only(collection, tmp_path, cli):
+    """A progress bar when a person watches (a terminal), plain lines when a script reads the output."""
+    import shutil
+    import subprocess
+    import sys
+
+    folder, manifest = collection
+    assert shutil.which("script"), "util-linux `script` gives the command a terminal"
+    command = f"{sys.executable} -m nianbao check {folder} --copies none --jobs 1"
+    on_tty = subprocess.run(["script", "-q", "-c", command, "/dev/null"], capture_output=True, text=True, timeout=300)
+    assert f"/{len(manifest)}" in on_tty.stdout and "━" in on_tty.stdout
+    piped = cli("check", folder, "--copies", "none", "--jobs", "1")
+    assert "━" not in piped.stdout and f"共 {len(manifest)} 个文件" in piped.stdout

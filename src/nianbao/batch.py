@@ -34,7 +34,7 @@ from nianbao.spec import FormSpec
 SUFFIXES = (".xlsx", ".xlsm")  # workbooks; published reports (importers.SUFFIXES) are imported first
 COPY_SUFFIX = ".检查"  # annotated copies written beside their input are named <stem>.检查.xlsx
 COPIES = ("all", "findings", "none")
-Progress = Callable[[str, int], None]  # (phase, files done since the last call)
+Progress = Callable[[str, int, int], None]  # (phase, files done since the last call, files in the phase)
 
 
 @dataclass
@@ -166,17 +166,18 @@ def _chunks(items: list, size: int) -> list[list]:
 def _run(func, jobs: list, workers: int, progress: Progress | None, phase: str, weight=len) -> list:
     """``func`` over ``jobs`` in order, in ``workers`` processes (inline for one)."""
     results = []
+    total = sum(weight(job) for job in jobs)
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
             results.append(func(job))
             if progress:
-                progress(phase, weight(job))
+                progress(phase, weight(job), total)
         return results
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for job, result in zip(jobs, pool.map(func, jobs), strict=True):
             results.append(result)
             if progress:
-                progress(phase, weight(job))
+                progress(phase, weight(job), total)
     return results
 
 

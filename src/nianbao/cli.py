@@ -175,10 +175,10 @@ def _progress_bar(enabled: bool):
                   console=out, transient=True) as bar:
         tasks: dict[str, int] = {}
 
-        def advance(phase: str, done: int) -> None:
+        def advance(phase: str, done: int, total: int) -> None:
             if phase in labels:
                 if phase not in tasks:
-                    tasks[phase] = bar.add_task(labels[phase], total=None)
+                    tasks[phase] = bar.add_task(labels[phase], total=total)
                 bar.advance(tasks[phase], done)
 
         yield advance
