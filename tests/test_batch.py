@@ -121,3 +121,13 @@ def test_progress_bar_on_a_terminal_only(collection, tmp_path, cli):
     assert f"/{len(manifest)}" in on_tty.stdout and "━" in on_tty.stdout
     piped = cli("check", folder, "--copies", "none", "--jobs", "1")
     assert "━" not in piped.stdout and f"共 {len(manifest)} 个文件" in piped.stdout
+
+
+def test_old_xls_files_in_a_folder_are_listed_not_skipped(tmp_path, cli):
+    from nianbao.samples import fill
+
+    fill(load_spec("2021"), tmp_path / "in" / "good.xlsx", year=2022)
+    (tmp_path / "in" / "旧格式.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512)
+    run = cli("check", tmp_path / "in", "--copies", "none")
+    assert run.returncode == 2
+    assert "旧格式.xls：这是旧版 .xls 文件，请用 Excel 或 WPS 另存为 .xlsx 后再检查" in run.stdout

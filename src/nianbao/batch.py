@@ -32,6 +32,7 @@ from nianbao.schema import validate
 from nianbao.spec import FormSpec
 
 SUFFIXES = (".xlsx", ".xlsm")  # workbooks; published reports (importers.SUFFIXES) are imported first
+LEGACY = (".xls",)  # found and listed with the reason they cannot be read, never passed over in silence
 COPY_SUFFIX = ".检查"  # annotated copies written beside their input are named <stem>.检查.xlsx
 COPIES = ("all", "findings", "none")
 Progress = Callable[[str, int, int], None]  # (phase, files done since the last call, files in the phase)
@@ -71,7 +72,7 @@ def _extract(values: Values) -> Values:
 
 
 def _is_input(path: Path) -> bool:
-    return ((path.suffix.lower() in SUFFIXES or importable(path)) and not path.name.startswith(("~$", ".~lock", ".nianbao-"))
+    return ((path.suffix.lower() in SUFFIXES + LEGACY or importable(path)) and not path.name.startswith(("~$", ".~lock", ".nianbao-"))
             and not path.stem.endswith(COPY_SUFFIX) and path.stem != "汇总")
 
 

@@ -79,11 +79,11 @@ def to_finding(rules: RuleSet, values: Values, hit: Hit) -> Finding:
     params = dict(hit.params)
     if cell is not None:
         params.setdefault("label", cell.label)
-    places = [values.where[k] for k in hit.keys if k in values.where]
-    if not places and hit.sheet:
-        places = [(hit.sheet, hit.cell)] if hit.cell else []
+    places = [values.where[k] for k in hit.keys if k in values.where] or ([(hit.sheet, hit.cell)] if hit.sheet and hit.cell else [])
     sheet, address = places[0] if places else (hit.sheet, hit.cell)
-    actual = params.get("left", params.get("actual", params.get("raw")))
+    # What the report says and what it should say, by the names the different kinds of rule use.
+    actual = next((params[k] for k in ("found", "left", "actual", "raw") if k in params), None)
+    expected = next((params[k] for k in ("right", "expected") if k in params), None)
     return Finding(
         rule=rule.id,
         severity=rule.severity,
@@ -94,8 +94,8 @@ def to_finding(rules: RuleSet, values: Values, hit: Hit) -> Finding:
         table=cell.table if cell else None,
         row=cell.row_label if cell else None,
         column=cell.column_label if cell else None,
-        expected=params.get("right", params.get("expected")),
-        actual=params.get("found", actual),
+        expected=expected,
+        actual=actual,
         source=values.origins.get(key) if key else None,
         places=places,
     )
