@@ -175,3 +175,11 @@ def test_one_cell_per_line_layout(tmp_path):
     assert {k: v for k, v in imported.missing.items() if k.startswith(TABLE_KEYS)} == {}
     assert table_values(imported.values) == {k: (Decimal("1.5") if k == "t2.fees.amount" else v)
                                              for k, v in table_values(values).items()}
+
+
+@pytest.mark.parametrize(("name", "office", "year"), [("pdf/011.pdf", "淮安市人民政府", 2024), ("pdf/010.pdf", "淮安市洪泽区人民政府", 2024),
+                                                      ("reports/019.txt", "乐至县回澜镇人民政府", 2019)])
+def test_office_and_year_from_the_title(name, office, year):
+    """Also when the title is broken after the office's name, as in these PDFs."""
+    imported = import_report(CORPUS / name)
+    assert (imported.values.get("meta.office"), imported.values.get("meta.year")) == (office, year)

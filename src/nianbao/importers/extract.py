@@ -98,22 +98,27 @@ def _meta(rows: list[Row], imported: Imported) -> int | None:
     """Office and year from the title ("某机关2019年政府信息公开工作年度报告"), else the year alone."""
     import zhconv
 
-    for cell in (c for row in rows[:15] for c in row if c.text):
-        simplified = zhconv.convert(cell.text, "zh-cn")
+    lines = [(" ".join(c.text for c in row if c.text).strip(), row[0].origin) for row in rows[:15] if row]
+    lines = [(text, origin) for text, origin in lines if text]
+    # A title may be broken after the office's name ("洪泽区人民政府" / "2023 年政府信息公开工作年度报告").
+    candidates = [*lines, *((a + b, oa) for (a, oa), (b, _) in zip(lines, lines[1:], strict=False)
+                            if len(a) <= 30 and "报告" not in a and re.match(r"\s*(?:19|20)\d\d\s*年", b))]
+    for text, origin in candidates:
+        simplified = zhconv.convert(text, "zh-cn")
         match = _TITLE.search(simplified)
         if match is None:
             continue
         # The office is kept as printed when the script conversion kept every character in place.
         start, end = match.span("office")
-        office = cell.text[start:end] if len(simplified) == len(cell.text) else match.group("office")
+        office = text[start:end] if len(simplified) == len(text) else match.group("office")
         office = re.sub(r"^.*(?:[-－—:：]\s*|现公开|现公布|现发布|特编制了?|发布)", "", office).strip()  # "……现公布某机关"
         if office:
             imported.values["meta.office"] = office
-            imported.origins["meta.office"] = cell.origin
+            imported.origins["meta.office"] = origin
         else:
-            imported.missing["meta.office"] = f"标题“{cell.text[:40]}”中没有机关名称"
+            imported.missing["meta.office"] = f"标题“{text[:40]}”中没有机关名称"
         imported.values["meta.year"] = int(match.group("year"))
-        imported.origins["meta.year"] = cell.origin
+        imported.origins["meta.year"] = origin
         return int(match.group("year"))
     imported.missing["meta.office"] = "未找到标题中的机关名称"
     for row in rows:
