@@ -20,7 +20,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import yaml
@@ -78,11 +78,7 @@ class Rule:
     patterns: tuple[str, ...] = ()
     value: str | None = None
     words: tuple[str, ...] = ()
-
-    @property
-    def cross_year(self) -> bool:
-        text = " ".join((self.check or "", *self.when))
-        return "prev." in text
+    cross_year: bool = False  # reads the previous year's report ("prev." in check or when)
 
 
 @dataclass(frozen=True)
@@ -186,6 +182,7 @@ def _parse_rule(data: dict, path: Path, index: int) -> Rule:
         patterns=tuple(data.get("patterns") or ()),
         value=data.get("value"),
         words=tuple(data.get("words") or ()),
+        cross_year="prev." in " ".join((str(data.get("check") or ""), *((when,) if isinstance(when, str) else when))),
     )
 
 
@@ -304,7 +301,14 @@ class RuleSet:
         raise KeyError(rule_id)
 
     def of_kind(self, kind: str) -> list[Rule]:
-        return [r for r in self.rules if r.kind == kind]
+        return self._kinds.get(kind, [])
+
+    @cached_property
+    def _kinds(self) -> dict[str, list[Rule]]:
+        kinds: dict[str, list[Rule]] = {}
+        for rule in self.rules:
+            kinds.setdefault(rule.kind, []).append(rule)
+        return kinds
 
 
 @cache
