@@ -134,3 +134,14 @@ def test_output_never_overwrites_the_input(tmp_path, cli):
     run = cli("check", report, "--out", tmp_path)
     assert run.returncode == 2
     assert "输出文件与原文件相同" in run.stdout and "Traceback" not in run.stdout + run.stderr
+
+
+def test_a_blank_template_is_all_errors_and_the_terminal_stays_readable(tmp_path, cli):
+    from nianbao.template import build
+
+    blank = build(SPEC, tmp_path / "blank.xlsx")
+    run = cli("check", blank, "--copies", "none")
+    assert run.returncode == 1
+    lines = [ln for ln in run.stdout.splitlines() if ln.strip().startswith("错误 C00")]
+    assert len(lines) == 30 and "……另有" in run.stdout  # every blank cell is a finding: blank is not 0
+    assert len(nianbao.check(blank).findings) == len(SPEC.cells) - 1  # all but the optional 发布日期

@@ -139,16 +139,21 @@ def cells(
     out.print(table)
 
 
+SHOWN = 30  # findings printed per file; the annotated copy and --json have them all
+
+
 def _print_result(result: Result) -> None:
     if result.status == "failed":
         out.print(f"[red]✗ 无法检查[/red] {result.path}：{result.reason}")
         return
     mark = {"errors": "[red]✗[/red]", "warnings": "[yellow]![/yellow]", "clean": "[green]✓[/green]"}[result.status]
     out.print(f"{mark} {result.path}（{result.format}）：错误 {result.errors} 项，提示 {result.warnings} 项")
-    for f in result.findings:
+    for f in result.findings[:SHOWN]:
         colour = "red" if f.severity == ERROR else "yellow"
         place = f"{f.sheet}!{f.cell}" if f.cell else (f.sheet or "")
         out.print(f"  [{colour}]{f.severity}[/{colour}] {f.rule} {place}  {f.message}")
+    if len(result.findings) > SHOWN:
+        out.print(f"  ……另有 {len(result.findings) - SHOWN} 项，完整列表见批注副本的「检查结果」工作表或 --json 输出")
     if result.output:
         out.print(f"  批注副本：{result.output}")
 
