@@ -2,21 +2,23 @@
 
     condition := sum CMP sum ("and" sum CMP sum)*
     sum       := term (("+" | "-") term)*
-    term      := NUMBER | ref | "sum" "(" ref ")" | "(" sum ")"
+    term      := NUMBER | ref | "sum" "(" ref ")" | "date" "(" sum "," NUMBER "," NUMBER ")" | "(" sum ")"
     ref       := ["prev."] table "." row "." column      (or "meta.x" / "text.x")
 
 A row or column part may be a range "first:last" (in the spec's order), used inside sum().
 "prev." reads the previous year's report. CMP is one of == != <= >= < >.
+date(year, month, day) makes a date to compare a date cell with, e.g. date(meta.year + 1, 1, 31).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<op>==|!=|<=|>=|<|>|=|\+|-|\(|\))|(?P<word>[A-Za-z_][A-Za-z0-9_.:]*))"
+    r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<op>==|!=|<=|>=|<|>|=|\+|-|\(|\)|,)|(?P<word>[A-Za-z_][A-Za-z0-9_.:]*))"
 )
 COMPARATORS = ("==", "!=", "<=", ">=", "<", ">")
 
@@ -39,6 +41,13 @@ class Ref:
 @dataclass(frozen=True)
 class Sum:
     refs: tuple[Ref, ...]
+
+
+@dataclass(frozen=True)
+class DateOf:
+    year: object
+    month: int
+    day: int
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,17 @@ class _Parser:
             node = self.sum()
             self.take(")")
             return node
+        if kind == "word" and value == "date":
+            self.take("(")
+            year = self.sum()
+            self.take(",")
+            month = self.take()
+            self.take(",")
+            day = self.take()
+            self.take(")")
+            if month[0] != "num" or day[0] != "num":
+                raise ExprError("date(年, 月, 日) 的月和日应为数字")
+            return DateOf(year, int(month[1]), int(day[1]))
         if kind == "word" and value == "sum":
             self.take("(")
             ref = self.ref(self.take()[1], allow_range=True)
@@ -155,6 +175,8 @@ def refs(node) -> list[Ref]:
         return list(node.refs)
     if isinstance(node, (BinOp, Compare)):
         return refs(node.left) + refs(node.right)
+    if isinstance(node, DateOf):
+        return refs(node.year)
     if isinstance(node, Condition):
         return [r for part in node.parts for r in refs(part)]
     return []
@@ -181,6 +203,14 @@ def evaluate(node, lookup):
         return lookup(node)
     if isinstance(node, Sum):
         return sum((Decimal(lookup(r)) for r in node.refs), Decimal(0))
+    if isinstance(node, DateOf):
+        year = evaluate(node.year, lookup)
+        if not isinstance(year, (int, Decimal)):
+            raise Unknown
+        try:
+            return dt.date(int(year), node.month, node.day)
+        except ValueError:
+            raise Unknown from None
     if isinstance(node, BinOp):
         left, right = evaluate(node.left, lookup), evaluate(node.right, lookup)
         if not all(isinstance(v, (int, Decimal)) for v in (left, right)):
@@ -200,6 +230,9 @@ def holds(op: str, left, right, tolerance: Decimal) -> bool:
             "<": diff < -tolerance,
             ">": diff > tolerance,
         }[op]
+    if isinstance(left, dt.date) and isinstance(right, dt.date):
+        return {"==": left == right, "!=": left != right, "<=": left <= right, ">=": left >= right,
+                "<": left < right, ">": left > right}[op]
     if op in ("==", "!="):
         return (left == right) == (op == "==")
     raise Unknown  # an ordering between a number and a text cannot be assessed
@@ -213,6 +246,8 @@ def to_excel(node, address) -> str:
         return address(node)
     if isinstance(node, Sum):
         return f"SUM({','.join(address(r) for r in node.refs)})"
+    if isinstance(node, DateOf):
+        return f"DATE({to_excel(node.year, address)},{node.month},{node.day})"
     if isinstance(node, BinOp):
         right = to_excel(node.right, address)
         return f"{to_excel(node.left, address)}{node.op}{f'({right})' if isinstance(node.right, BinOp) else right}"
@@ -235,6 +270,8 @@ def linearize(node, numeric) -> Linear | None:
         return Linear(((node.key, node.prev, 1),), Decimal(0)) if numeric(node.key) else None
     if isinstance(node, Sum):
         return Linear(tuple((r.key, r.prev, 1) for r in node.refs), Decimal(0)) if all(numeric(r.key) for r in node.refs) else None
+    if isinstance(node, DateOf):
+        return None
     if isinstance(node, BinOp):
         left, right = linearize(node.left, numeric), linearize(node.right, numeric)
         if left is None or right is None:
