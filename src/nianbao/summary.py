@@ -36,10 +36,16 @@ def _by_rule(results: list[Result]) -> dict[str, list[tuple[Result, object]]]:
     return dict(sorted(grouped.items()))
 
 
-def _link(out_dir: Path, target: Path | None) -> str | None:
-    if target is None:
-        return None
-    return os.path.relpath(target, out_dir).replace(os.sep, "/")
+def _copy_link(ws, row: int, col: int, out_dir: Path, result: Result) -> None:
+    """A link to the file's annotated copy, relative so the output folder can be moved or shared."""
+    if result.output is not None:
+        link = os.path.relpath(result.output, out_dir).replace(os.sep, "/")
+        ws.write_url(row, col, f"external:{link}", string=link)
+
+
+def _widths(ws, widths: dict[tuple[int, int], float]) -> None:
+    for (first, last), width in widths.items():
+        ws.set_column(first, last, width)
 
 
 def write_xlsx(results: list[Result], out_dir: Path) -> Path:
@@ -68,14 +74,8 @@ def write_xlsx(results: list[Result], out_dir: Path) -> Path:
             ws.write(row, 5, STATUS[r.status], fills[STATUS[r.status]])
             ws.write_row(row, 6, [r.errors, r.warnings], wrap)
             ws.write(row, 8, _first_findings(r), wrap)
-            if (link := _link(out_dir, r.output)) is not None:
-                ws.write_url(row, 9, f"external:{link}", string=link)
-        ws.set_column(0, 0, 6)
-        ws.set_column(1, 1, 36)
-        ws.set_column(2, 2, 24)
-        ws.set_column(3, 7, 8)
-        ws.set_column(8, 8, 80)
-        ws.set_column(9, 9, 30)
+            _copy_link(ws, row, 9, out_dir, r)
+        _widths(ws, {(0, 0): 6, (1, 1): 36, (2, 2): 24, (3, 7): 8, (8, 8): 80, (9, 9): 30})
         ws.freeze_panes(4, 0)
         ws.autofilter(3, 0, 3 + len(results), len(header) - 1)
 
@@ -104,12 +104,8 @@ def write_xlsx(results: list[Result], out_dir: Path) -> Path:
             sheet.write_row(2, 0, ["文件", "机关", "年度", "位置", "说明", "批注副本"], bold)
             for row, (r, f) in enumerate(hits, 3):
                 sheet.write_row(row, 0, [str(r.path), r.office or "", r.year or "", f"{f.sheet}!{f.cell}" if f.cell else "", f.message], wrap)
-                if (link := _link(out_dir, r.output)) is not None:
-                    sheet.write_url(row, 5, f"external:{link}", string=link)
-            sheet.set_column(0, 0, 36)
-            sheet.set_column(1, 1, 24)
-            sheet.set_column(4, 4, 80)
-            sheet.set_column(5, 5, 30)
+                _copy_link(sheet, row, 5, out_dir, r)
+            _widths(sheet, {(0, 0): 36, (1, 1): 24, (4, 4): 80, (5, 5): 30})
         wb.close()
     return path
 
