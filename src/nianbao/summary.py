@@ -85,8 +85,7 @@ def write_xlsx(results: list[Result], out_dir: Path) -> Path:
             files = {str(r.path) for r, _ in hits}
             rules_ws.write_url(row, 0, f"internal:'{rule_id}'!A1", string=rule_id)
             rules_ws.write_row(row, 1, [severities.get(rule_id, ""), titles.get(rule_id, ""), len(files), len(hits)])
-        rules_ws.set_column(2, 2, 36)
-        rules_ws.set_column(3, 4, 12)
+        _widths(rules_ws, {(2, 2): 36, (3, 4): 12})
         if by_rule:
             chart = wb.add_chart({"type": "bar"})
             n = len(by_rule)
