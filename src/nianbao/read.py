@@ -14,7 +14,6 @@ import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from python_calamine import CalamineWorkbook
 from nianbao.findings import Hit
 from nianbao.layout import a1, defined_name, form_layout
 from nianbao.spec import FormSpec, SpecError, load_spec
-from nianbao.values import FORMULA_NO_CACHE, NUMBERS, CellValue, interpret
+from nianbao.values import FORMULA_NO_CACHE, NUMBERS, CellValue, from_float, interpret
 
 META_SHEET = "_nianbao"  # hidden sheet: format id and template version
 _TAG_SHEET = re.compile(r"<(?:\w+:)?sheet\s([^>]*?)/?>")
@@ -288,7 +287,7 @@ def _read_cells(book: Source, spec: FormSpec, source: str) -> Values:
         except (KeyError, IndexError):
             raw = _at(book.grid(sheet), row, col)
         if number and type(raw) is float and key not in misplaced:  # the common case, inline
-            data[key] = int(raw) if raw.is_integer() else Decimal(repr(raw))
+            data[key] = from_float(raw)
             continue
         if raw == "":
             raw = None

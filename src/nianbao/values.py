@@ -50,7 +50,8 @@ def _number(text: str) -> int | Decimal | None:
     return int(number) if number == number.to_integral_value() and "." not in text else number
 
 
-def _from_float(raw: float) -> int | Decimal:
+def from_float(raw: float) -> int | Decimal:
+    """A number as the sheet holds it: whole numbers as int, others exactly as shown (Decimal)."""
     return int(raw) if raw.is_integer() else Decimal(repr(raw))
 
 
@@ -61,13 +62,13 @@ def interpret(raw: object, cell: CellSpec) -> CellValue:
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return CellValue(raw if raw != "" else None, None, "blank")
     if cell.type == "text":
-        return CellValue(raw, str(raw).strip() if isinstance(raw, str) else str(_from_float(raw) if isinstance(raw, float) else raw))
+        return CellValue(raw, str(raw).strip() if isinstance(raw, str) else str(from_float(raw) if isinstance(raw, float) else raw))
     if cell.type == "date":
         return _date(raw)
     if isinstance(raw, bool):
         return CellValue(raw, None, "text", str(raw))
     if isinstance(raw, (int, float)):
-        return CellValue(raw, _from_float(float(raw)) if isinstance(raw, float) else raw)
+        return CellValue(raw, from_float(raw) if isinstance(raw, float) else raw)
     if isinstance(raw, (dt.date, dt.datetime, dt.time, dt.timedelta)):
         return CellValue(raw, None, "text", str(raw))
     return _numeric_text(str(raw), cell)

@@ -67,14 +67,15 @@ def _raw(text: str) -> object:
     return text
 
 
-def _labels(spec: FormSpec) -> set[str]:
+@cache
+def _labels(spec: FormSpec) -> frozenset[str]:
     found = set()
     for table in spec.tables:
         for block in table.blocks:
             found |= {norm(c.label) for c in block.columns} | {norm(g) for c in block.columns for g in c.group}
             found |= {norm(x) for r in block.rows for x in (r.label or "", *r.aliases, *r.group) if x}
             found |= {norm(block.caption or "")}
-    return found - {""}
+    return frozenset(found - {""})
 
 
 def detect_format(rows: list[Row], year: int | None) -> tuple[FormSpec, str | None]:
