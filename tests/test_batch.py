@@ -54,7 +54,7 @@ def test_summary_files(collection, batch):
     _, manifest = collection
     _, out, reports = batch
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert summary["totals"]["files"] == len(manifest) and summary["totals"]["failed"] == 3
+    assert summary["totals"]["files"]["total"] == len(manifest) and summary["totals"]["files"]["failed"] == 3
     broken = {r for r in reports if reports[r]["status"] in ("errors", "warnings")}
     assert {p.name for p in out.rglob("*.xlsx") if p.name != "汇总.xlsx"} == broken  # copies only where findings
     csv_text = (out / "summary.csv").read_text(encoding="utf-8-sig")

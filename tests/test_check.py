@@ -131,9 +131,11 @@ def test_cross_year_mismatch_with_previous(tmp_path, cli):
 
 def test_output_never_overwrites_the_input(tmp_path, cli):
     report = fill(SPEC, tmp_path / "r.xlsx", {"t3.new.natural": "/"}, year=2022)
+    before = report.read_bytes()
     run = cli("check", report, "--out", tmp_path)
-    assert run.returncode == 2
-    assert "输出文件与原文件相同" in run.stdout and "Traceback" not in run.stdout + run.stderr
+    assert run.returncode == 1 and "Traceback" not in run.stdout + run.stderr
+    assert report.read_bytes() == before
+    assert f"批注副本：{tmp_path / 'r-2.xlsx'}" in run.stdout  # the input's own name was taken
 
 
 def test_a_blank_template_is_all_errors_and_the_terminal_stays_readable(tmp_path, cli):

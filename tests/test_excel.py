@@ -31,10 +31,9 @@ from nianbao.samples import fill
 from nianbao.spec import load_spec
 from nianbao.template import build
 
-from .conftest import EXAMPLES, ROOT
+from .conftest import EXAMPLES, ROOT, SYSTEM_PYTHON, require_libreoffice
 
 BAS = ROOT / "vba" / "nianbao.bas"
-SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with LibreOffice's UNO bridge (python3-uno)
 
 
 # ------------------------------------------------------------------ an in-memory Excel, xlwings-shaped
@@ -330,7 +329,7 @@ def test_buttons_call_real_python_functions():
 def _inspect(path: Path) -> dict:
     import json
 
-    assert Path(SYSTEM_PYTHON).exists() and shutil.which("soffice"), ".ci/run installs LibreOffice and python3-uno"
+    require_libreoffice(uno=True)
     run = subprocess.run([SYSTEM_PYTHON, str(ROOT / "tests" / "tools" / "uno_inspect.py"), str(path)],
                          capture_output=True, text=True, timeout=240)
     assert run.returncode == 0, run.stderr
@@ -361,6 +360,7 @@ def test_renamed_and_set_up_workbook_keeps_its_buttons(macro_book, tmp_path, cli
 
 
 def test_committed_vba_project_is_rebuilt_from_its_sources(tmp_path):
+    require_libreoffice(uno=True)
     rebuilt = tmp_path / "vbaProject.bin"
     pinned = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
     run = subprocess.run([SYSTEM_PYTHON, str(ROOT / "scripts" / "build_vba.py"), "--xlwings", str(pinned),

@@ -45,7 +45,7 @@ def test_checking_the_seed_directly_finds_no_arithmetic_error(tmp_path, cli):
     assert run.returncode == 0, run.stdout
     (report,) = json.loads(run.stdout)["files"]
     assert report["status"] == "clean" and report["format"] == "gov-2019"
-    assert report["output"].endswith("jianxi-2019.xlsx")  # the filled template, annotated
+    assert report["output"].endswith("jianxi-2019.txt.xlsx")  # the filled template, annotated, named after its source
 
 
 @pytest.fixture(scope="module", params=["2019", "2021"])

@@ -1,3 +1,3 @@
-from nianbao.cli import app
+from nianbao.cli import main
 
-app(prog_name="nianbao")
+main()

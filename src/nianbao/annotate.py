@@ -14,6 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from openpyxl import load_workbook
+from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.styles.colors import Color
@@ -21,7 +22,7 @@ from openpyxl.workbook import Workbook
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from nianbao import __version__
-from nianbao.atomic import atomic_path
+from nianbao.files import atomic_path
 from nianbao.findings import ERROR, Finding
 
 RESULTS_SHEET = "检查结果"
@@ -117,12 +118,24 @@ def results_rows(findings: list[Finding], source: str) -> list[list]:
     return rows
 
 
+def _writable(ws, address: str):
+    """The cell that carries a note at ``address``: itself, or the first cell of the merged range
+    it was put into (openpyxl cannot annotate the other cells of a merge)."""
+    cell = ws[address]
+    if isinstance(cell, MergedCell):
+        for merged in ws.merged_cells.ranges:
+            if cell.coordinate in merged:
+                return ws.cell(merged.min_row, merged.min_col)
+    return cell
+
+
 def _apply(wb: Workbook, findings: list[Finding]) -> None:
     marks = wb.create_sheet(MARKS_SHEET)
     marks.append(["sheet", "cell", "original_fill"])
     marks.sheet_state = "hidden"
     for (sheet, address), group in by_place(findings, wb.sheetnames).items():
-        cell = wb[sheet][address]
+        cell = _writable(wb[sheet], address)
+        address = cell.coordinate
         text = note_text(group)
         user = cell.comment.text if cell.comment is not None else ""
         comment = Comment(f"{user}\n\n{text}" if user else text, AUTHOR)
@@ -133,10 +146,21 @@ def _apply(wb: Workbook, findings: list[Finding]) -> None:
         cell.fill = PatternFill(fill_type="solid", fgColor=FILLS[severity], bgColor=FILLS[severity])
 
 
+def as_excel_text(value: object) -> object:
+    """A value to type into Excel (through xlwings) that stays text: a leading apostrophe, which
+    Excel does not show, keeps "=cmd|..." or "+1" from becoming a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
 def _results_sheet(wb: Workbook, findings: list[Finding], source: str) -> None:
     ws = wb.create_sheet(RESULTS_SHEET, 0)
     for row in results_rows(findings, source):
         ws.append(row)
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # text from a report, never a formula, whatever it starts with
     ws["A1"].font = Font(bold=True, size=13, color="9C0006" if any(f.severity == ERROR for f in findings) else "375623")
     for cell in ws[3]:
         cell.font = Font(bold=True)

@@ -1,12 +1,17 @@
 """Checking many reports at once, in parallel, pairing each with last year's report.
 
-1. Workers read and check chunks of files (all rules but the cross-year ones; the Pandera
-   schema runs once per chunk and format on the stacked values). Each file comes back as its
-   findings plus a small extract: the cells the cross-year rules read.
+1. Worker processes read and check chunks of files (all rules but the cross-year ones; the
+   Pandera schema runs once per chunk and format on the stacked values). Each file comes back as
+   its findings plus a small extract: the cells the cross-year rules read.
 2. The parent pairs reports by office and year (or uses the one ``previous`` file given) and runs
    the cross-year rules on the extracts. Only findings and extracts are kept, so memory stays
    small however many files there are.
 3. Workers write the annotated copies.
+
+Every file is isolated: whatever one file does (an exception, a hang past the time budget, a
+crash of its worker) becomes that file's failed result, and every other file is checked. A chunk
+that fails is run again one file at a time to find the file responsible. Workers stop with the
+parent, however it ends.
 """
 
 from __future__ import annotations
@@ -16,17 +21,22 @@ import glob
 import os
 import re
 import tempfile
+import threading
 import unicodedata
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from pebble import ProcessExpired, ProcessPool
+
 from nianbao.annotate import annotate
-from nianbao.check import Result, check_values, describe, read_any, sort_findings, to_finding
+from nianbao.check import Result, check_values, describe, failure_reason, read_any, sort_findings, to_finding
+from nianbao.files import Destinations
 from nianbao.importers import import_report, importable, write_template
-from nianbao.read import ReadError, Values
+from nianbao.limits import LIMITS
+from nianbao.read import Values
 from nianbao.rules.catalogue import RuleSet, refs_of, ruleset
 from nianbao.rules.engine import run_relations
 from nianbao.schema import validate
@@ -34,7 +44,8 @@ from nianbao.spec import FormSpec
 
 SUFFIXES = (".xlsx", ".xlsm")  # workbooks; published reports (importers.SUFFIXES) are imported first
 LEGACY = (".xls",)  # found and listed with the reason they cannot be read, never passed over in silence
-COPY_SUFFIX = ".检查"  # annotated copies written beside their input are named <stem>.检查.xlsx
+COPY_SUFFIX = ".检查"  # annotated copies written beside their input are named <name>.检查.xlsx
+_COPY = re.compile(r"\.检查(?:-\d+)?$")  # ... or, when that name is taken, <name>.检查-2.xlsx
 COPIES = ("all", "findings", "none")
 Progress = Callable[[str, int, int], None]  # (phase, files done since the last call, files in the phase)
 
@@ -74,17 +85,27 @@ def _extract(values: Values) -> Values:
 
 def _is_input(path: Path) -> bool:
     return ((path.suffix.lower() in SUFFIXES + LEGACY or importable(path)) and not path.name.startswith(("~$", ".~lock", ".nianbao-"))
-            and not path.stem.endswith(COPY_SUFFIX) and path.stem != "汇总")
+            and not _COPY.search(path.stem) and path.stem != "汇总")
 
 
-def discover(inputs: Iterable[str | Path], out_dir: Path | None = None) -> tuple[list[Item], list[Result]]:
+def copy_name(path: Path, beside: bool) -> str:
+    """The annotated copy's file name. An imported report keeps its suffix in the name
+    (report.html.检查.xlsx), so report.txt, report.html and report.xlsx get three copies."""
+    mark = COPY_SUFFIX if beside else ""
+    if path.suffix.lower() in SUFFIXES:
+        return f"{path.stem}{mark}{path.suffix}"
+    return f"{path.name}{mark}.xlsx"
+
+
+def discover(inputs: Iterable[str | Path], out_dir: Path | None = None,
+             destinations: Destinations | None = None) -> tuple[list[Item], list[Result]]:
     """The files named by ``inputs`` (files, folders searched recursively, glob patterns), and a
     failed result for each input that matches nothing. Copies go to ``out_dir`` (mirroring the
-    folders below each input folder) or beside their input."""
-    items: list[Item] = []
+    folders below each input folder) or beside their input, never onto an input or a file that
+    nianbao did not write (see files.Destinations)."""
+    found: list[tuple[Path, Path]] = []  # (file, the folder its copy's place mirrors from)
     missing: list[Result] = []
     seen: set[Path] = set()
-    taken: set[Path] = set()
 
     def add(path: Path, root: Path, named: bool = False) -> None:
         resolved = path.resolve()
@@ -92,24 +113,14 @@ def discover(inputs: Iterable[str | Path], out_dir: Path | None = None) -> tuple
         if resolved in seen or (not named and out_dir is not None and out_dir.resolve() in resolved.parents):
             return
         seen.add(resolved)
-        suffix = path.suffix if path.suffix.lower() in SUFFIXES else ".xlsx"  # an imported report's copy is a workbook
-        if out_dir is None:
-            dest = path.with_name(f"{path.stem}{COPY_SUFFIX}{suffix}")
-        else:
-            dest = (out_dir / path.relative_to(root)).with_suffix(suffix)
-            stem, n = dest.stem, 2
-            while dest in taken:
-                dest = dest.with_name(f"{stem}-{n}{dest.suffix}")
-                n += 1
-        taken.add(dest)
-        items.append(Item(path, dest))
+        found.append((path, root))
 
     for given in map(str, inputs):
         path = Path(given)
         if path.is_dir():
-            for found in sorted(path.rglob("*")):
-                if found.is_file() and _is_input(found):
-                    add(found, path)
+            for match in sorted(path.rglob("*")):
+                if match.is_file() and _is_input(match):
+                    add(match, path)
         elif path.is_file():
             add(path, path.parent, named=True)
         elif matches := sorted(glob.glob(given, recursive=True)):
@@ -118,6 +129,13 @@ def discover(inputs: Iterable[str | Path], out_dir: Path | None = None) -> tuple
                     add(match, match.parent)
         else:
             missing.append(Result(path, reason="找不到文件或文件夹"))
+    destinations = destinations or Destinations()
+    destinations.inputs |= {path.resolve() for path, _ in found}
+    items = []
+    for path, root in found:
+        name = copy_name(path, beside=out_dir is None)
+        wanted = path.with_name(name) if out_dir is None else out_dir / path.relative_to(root).with_name(name)
+        items.append(Item(path, destinations.choose(wanted)))
     return items, missing
 
 
@@ -138,58 +156,113 @@ def _check_files(paths: list[Path]) -> list[Checked]:
         result = Result(path)
         try:
             values = read_any(path)
-        except ReadError as exc:
-            result.reason = str(exc)
-            out.append(Checked(result, None))
+            describe(result, values)
+        except Exception as exc:  # isolated: this file fails, the chunk goes on
+            out.append(Checked(result.fail(exc), None))
             continue
-        describe(result, values)
         read.append((len(out), values))
         out.append(Checked(result, None))
     by_spec: dict[FormSpec, list[tuple[int, Values]]] = {}
     for index, values in read:
         by_spec.setdefault(values.spec, []).append((index, values))
     for spec, group in by_spec.items():
-        schema_hits = validate(ruleset(spec), [v for _, v in group])
+        try:
+            schema_hits = validate(ruleset(spec), [v for _, v in group])
+        except Exception:  # one file's values broke the stacked check: validate each on its own
+            schema_hits = [None] * len(group)
         for (index, values), hits in zip(group, schema_hits, strict=True):
-            out[index].result.findings = check_values(values, None, hits)
-            out[index].extract = _extract(values)
+            try:
+                out[index].result.findings = check_values(values, None, hits)
+                out[index].extract = _extract(values)
+            except Exception as exc:
+                out[index].result.fail(exc)
+                out[index].extract = None
     return out
 
 
-def _annotate_one(job: tuple[Path, list, Path]) -> tuple[Path | None, str | None]:
+def _annotate_one(job: tuple[Path, list, Path]) -> Path:
     source, findings, dest = job
-    try:
-        if importable(source):  # the copy of an imported report is its filled template
-            with tempfile.TemporaryDirectory() as tmp:
-                template = write_template(import_report(source), Path(tmp) / f"{source.stem}.xlsx")
-                return annotate(template, findings, dest), None
-        return annotate(source, findings, dest), None
-    except ValueError as exc:
-        return None, f"{exc}；请用 --out 指定其他文件夹"
-    except OSError as exc:
-        return None, f"无法写出批注副本 {dest}：{exc.strerror or exc}"
+    if importable(source):  # the copy of an imported report is its filled template
+        with tempfile.TemporaryDirectory() as tmp:
+            template = write_template(import_report(source), Path(tmp) / f"{source.name}.xlsx")
+            return annotate(template, findings, dest)
+    return annotate(source, findings, dest)
 
 
 def _chunks(items: list, size: int) -> list[list]:
     return [items[i: i + size] for i in range(0, len(items), size)]
 
 
-def _run(func, jobs: list, workers: int, progress: Progress | None, phase: str, weight=len) -> list:
-    """``func`` over ``jobs`` in order, in ``workers`` processes (inline for one)."""
-    results = []
-    total = sum(weight(job) for job in jobs)
-    if workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            results.append(func(job))
+def _watch_parent() -> None:
+    """In a worker: exit as soon as the parent is gone (killed, even by SIGKILL), so no worker
+    outlives the run."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            threading.Event().wait(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _lost(exc: BaseException, budget: float) -> BaseException:
+    """What a task that never returned tells its file's result."""
+    if isinstance(exc, FutureTimeout):
+        return TimeoutError(f"检查超过 {budget:.0f} 秒仍未完成，已停止（文件可能过大或结构异常）")
+    if isinstance(exc, ProcessExpired):
+        return MemoryError() if exc.exitcode in (-9, 137) else RuntimeError(f"worker exit code {exc.exitcode}")
+    return exc
+
+
+class _Pool:
+    """Worker processes with a time budget per task, for one batch."""
+
+    def __init__(self, workers: int):
+        self.pool = ProcessPool(max_workers=workers, max_tasks=200, initializer=_watch_parent)
+
+    def map(self, func, jobs: list, budgets: list[float], progress: Progress | None, phase: str, weights: list[int]):
+        """``func`` over ``jobs`` in order; a job that raised, hung or crashed its worker gives its exception."""
+        futures = [self.pool.schedule(func, args=(job,), timeout=budget) for job, budget in zip(jobs, budgets, strict=True)]
+        total = sum(weights)
+        results = []
+        for future, budget, weight in zip(futures, budgets, weights, strict=True):
+            try:
+                results.append(future.result())
+            except BaseException as exc:  # noqa: BLE001 - anything a job did is that job's result
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                results.append(_lost(exc, budget))
             if progress:
-                progress(phase, weight(job), total)
+                progress(phase, weight, total)
         return results
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for job, result in zip(jobs, pool.map(func, jobs), strict=True):
-            results.append(result)
-            if progress:
-                progress(phase, weight(job), total)
-    return results
+
+    def close(self, interrupted: bool) -> None:
+        if interrupted:
+            self.pool.stop()
+        else:
+            self.pool.close()
+        self.pool.join()
+
+
+def _check_all(pool: _Pool, paths: list[Path], size: int, progress: Progress | None, phase: str) -> list[Checked]:
+    """Check ``paths`` in chunks; a chunk that fails as a whole is checked again file by file."""
+    chunks = _chunks(paths, size)
+    budget = LIMITS.seconds
+    done = pool.map(_check_chunk, chunks, [budget + 0.5 * len(c) for c in chunks], progress, phase, [len(c) for c in chunks])
+    checked: list[Checked] = []
+    for chunk, outcome in zip(chunks, done, strict=True):
+        if not isinstance(outcome, BaseException):
+            checked += outcome
+            continue
+        if len(chunk) == 1:
+            checked.append(Checked(Result(chunk[0]).fail(outcome), None))
+            continue
+        singles = pool.map(_check_chunk, [[p] for p in chunk], [budget] * len(chunk), None, phase, [1] * len(chunk))
+        for path, single in zip(chunk, singles, strict=True):
+            checked += [Checked(Result(path).fail(single), None)] if isinstance(single, BaseException) else single
+    return checked
 
 
 def _office_key(office: object) -> str:
@@ -217,45 +290,58 @@ def check_many(
     copies: str = "findings",
     jobs: int | None = None,
     progress: Progress | None = None,
+    destinations: Destinations | None = None,
 ) -> list[Result]:
-    """Check every workbook named by ``inputs``; returns one result per file, in order.
+    """Check every workbook and report named by ``inputs``; returns one result per file, in order.
 
     ``previous`` is last year's report for every input; otherwise reports are paired by office
-    and year among the inputs and the files under ``previous_dir``.
+    and year among the inputs and the files under ``previous_dir``. Never raises for a bad file.
     """
     if copies not in COPIES:
         raise ValueError(f"copies must be one of {COPIES}")
-    items, missing = discover(inputs, out_dir)
+    destinations = destinations or Destinations()
+    items, missing = discover(inputs, out_dir, destinations)
     workers = max(1, jobs or os.cpu_count() or 1)
     # A few chunks per worker: Pandera runs once per chunk and format, so chunks should not be tiny.
     size = max(1, min(500, -(-len(items) // (workers * 4)))) if items else 1
-    checked = [c for chunk in _run(_check_chunk, _chunks([i.path for i in items], size), workers, progress, "check")
-               for c in chunk]
+    pool = _Pool(workers)
+    interrupted = True
+    try:
+        checked = _check_all(pool, [i.path for i in items], size, progress, "check")
+        if previous is not None:
+            (prev,) = _check_all(pool, [previous], 1, None, "previous")
+            if prev.extract is None:
+                for c in checked:
+                    if c.result.reason is None:
+                        c.result.reason = f"上一年度报告 {previous.name} 无法读取：{prev.result.reason}"
+            pairs = [prev.extract] * len(checked)
+        else:
+            others: list[Checked] = []
+            if previous_dir is not None:
+                earlier, _ = discover([previous_dir])
+                others = _check_all(pool, [i.path for i in earlier], size, None, "previous")
+            pairs = _pair(checked, checked + others)
+        for c, prev in zip(checked, pairs, strict=True):
+            if prev is not None and c.extract is not None and c.result.reason is None:
+                try:
+                    rules = ruleset(c.extract.spec)
+                    found = [to_finding(rules, c.extract, h) for h in run_relations(rules, c.extract, prev, cross_year=True)]
+                    c.result.findings = sort_findings(c.extract.spec, c.result.findings + found)
+                except Exception as exc:
+                    c.result.fail(exc)
 
-    if previous is not None:
-        (prev,) = _check_chunk([previous])
-        if prev.extract is None:
-            for c in checked:
-                c.result.reason = f"上一年度报告 {previous.name} 无法读取：{prev.result.reason}"
-        pairs = [prev.extract] * len(checked)
-    else:
-        others: list[Checked] = []
-        if previous_dir is not None:
-            earlier, _ = discover([previous_dir])
-            others = [c for chunk in _run(_check_chunk, _chunks([i.path for i in earlier], size), workers, None, "previous")
-                      for c in chunk]
-        pairs = _pair(checked, checked + others)
-    for c, prev in zip(checked, pairs, strict=True):
-        if prev is not None and c.extract is not None and c.result.reason is None:
-            rules = ruleset(c.extract.spec)
-            hits = run_relations(rules, c.extract, prev, cross_year=True)
-            found = [to_finding(rules, c.extract, h) for h in hits]
-            c.result.findings = sort_findings(c.extract.spec, c.result.findings + found)
-
-    wanted = [(item, c.result) for item, c in zip(items, checked, strict=True)
-              if c.result.reason is None and (copies == "all" or (copies == "findings" and c.result.findings))]
-    written = _run(_annotate_one, [(i.path, r.findings, i.dest) for i, r in wanted], workers, progress, "annotate",
-                   weight=lambda job: 1)
-    for (_, result), (output, reason) in zip(wanted, written, strict=True):
-        result.output, result.reason = output, reason
+        wanted = [(item, c.result) for item, c in zip(items, checked, strict=True)
+                  if c.result.reason is None and (copies == "all" or (copies == "findings" and c.result.findings))]
+        written = pool.map(_annotate_one, [(i.path, r.findings, i.dest) for i, r in wanted], [LIMITS.seconds] * len(wanted),
+                           progress, "annotate", [1] * len(wanted))
+        interrupted = False
+    finally:
+        pool.close(interrupted)
+    for (item, result), outcome in zip(wanted, written, strict=True):
+        if isinstance(outcome, BaseException):  # the findings stand; the file still counts as not fully done
+            result.reason = f"无法写出批注副本 {item.dest}：{failure_reason(outcome)}"
+            result.error = type(outcome).__name__
+        else:
+            result.output = outcome
+    destinations.record(r.output for r in (c.result for c in checked) if r.output is not None)
     return [c.result for c in checked] + missing

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from nianbao.files import describe_os_error
 from nianbao.findings import ERROR, WARNING, Finding, Hit, format_number
 from nianbao.layout import form_layout
 from nianbao.read import ReadError, Values, read_workbook
@@ -28,6 +29,7 @@ class Result:
     year: int | None = None
     findings: list[Finding] = field(default_factory=list)
     reason: str | None = None  # why the file could not be checked
+    error: str | None = None  # the exception behind ``reason``, for maintainers
     values: Values | None = None
     output: Path | None = None  # the annotated copy, once written
 
@@ -53,15 +55,40 @@ class Result:
             "year": self.year,
             "status": self.status,
             "reason": self.reason,
+            "error": self.error,
             "output": str(self.output) if self.output else None,
             "errors": self.errors,
             "warnings": self.warnings,
             "findings": [f.to_dict() for f in self.findings],
         }
 
+    def fail(self, exc: BaseException) -> Result:
+        """Mark the file as not checked because of ``exc``: a one-line reason for the user."""
+        self.reason, self.error = failure_reason(exc), type(exc).__name__
+        self.findings, self.values = [], None
+        return self
+
+    def __repr__(self) -> str:
+        return f"<Result {self.path.name} {self.status}: 错误 {self.errors}，提示 {self.warnings}>"
+
     def frame(self) -> pd.DataFrame:
         """The findings as a DataFrame, one row per finding."""
         return pd.DataFrame([f.to_dict() for f in self.findings])
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Why a file could not be checked, in one line of Chinese, whatever went wrong."""
+    if isinstance(exc, ReadError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "文件过大或结构异常，读取时内存不足"
+    if isinstance(exc, RecursionError):
+        return "文件结构嵌套过深，无法读取"
+    if isinstance(exc, TimeoutError):
+        return str(exc) or "检查超时"
+    if isinstance(exc, OSError):
+        return f"无法读写文件：{describe_os_error(exc)}"
+    return f"检查时出现意外错误（{type(exc).__name__}），文件可能已损坏；请把此文件报告给 nianbao 维护者"
 
 
 def _message(template: str, params: dict) -> str:
@@ -144,19 +171,23 @@ def read_any(path: Path) -> Values:
 
 
 def check(path: str | Path, previous: str | Path | Values | None = None) -> Result:
-    """Check one filled template. Never raises for a bad file: ``Result.reason`` says why."""
+    """Check one filled template or published report. Never raises for a bad file: ``Result.reason``
+    says why it could not be checked."""
     result = Result(Path(path))
     try:
         values = read_any(Path(path))
-    except ReadError as exc:
-        result.reason = str(exc)
-        return result
+    except Exception as exc:  # any file, however broken, gets a result, not a traceback
+        return result.fail(exc)
     try:
         prev = read_any(Path(previous)) if isinstance(previous, (str, Path)) else previous
-    except ReadError as exc:
-        result.reason = f"上一年度报告 {Path(previous).name} 无法读取：{exc}"
+    except Exception as exc:
+        result.fail(exc)
+        result.reason = f"上一年度报告 {Path(previous).name} 无法读取：{result.reason}"
         return result
-    result.values = values
-    describe(result, values)
-    result.findings = check_values(values, prev)
+    try:
+        result.values = values
+        describe(result, values)
+        result.findings = check_values(values, prev)
+    except Exception as exc:
+        result.fail(exc)
     return result

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from nianbao.check import Result
+from nianbao.files import describe_os_error
 from nianbao.findings import ERROR
 from nianbao.layout import form_layout
 from nianbao.rules.catalogue import RuleError, all_rules
@@ -59,7 +63,7 @@ def template(
     try:
         build(spec, output, office=office, year=year, macro=macro)
     except OSError as exc:
-        err.print(f"[red]错误：[/red]无法写出 {output}：{exc.strerror or exc}")
+        err.print(f"[red]错误：[/red]无法写出 {escape(str(output))}：{describe_os_error(exc)}")
         raise typer.Exit(2) from None
     out.print(f"已生成 {spec.title}（{spec.notice}）模板：{output}")
 
@@ -76,12 +80,26 @@ def import_command(
     """
     from nianbao.importers import ImportError_, import_report, write_template
 
+    problem = None
+    if output.suffix.lower() != ".xlsx":
+        problem = f"输出文件名应以 .xlsx 结尾（{output.name}）"
+    elif output.is_dir():
+        problem = f"{output} 是一个文件夹；请给出文件名，如 {output / (report.stem + '.xlsx')}"
+    elif output.exists() and output.resolve() == report.resolve():
+        problem = "输出文件与要导入的报告是同一个文件"
+    if problem:
+        err.print(f"[red]错误：[/red]{escape(problem)}")
+        raise typer.Exit(2)
     try:
         imported = import_report(report)
     except ImportError_ as exc:
-        err.print(f"[red]无法导入[/red] {report}：{exc}")
+        err.print(f"[red]无法导入[/red] {escape(str(report))}：{escape(str(exc))}")
         raise typer.Exit(2) from None
-    write_template(imported, output)
+    try:
+        write_template(imported, output)
+    except OSError as exc:
+        err.print(f"[red]错误：[/red]无法写出 {escape(str(output))}：{describe_os_error(exc)}")
+        raise typer.Exit(2) from None
     spec = imported.spec
     found = sum(1 for k, v in imported.values.items() if not k.startswith("text.") and v is not None)
     out.print(f"{report} → {output}（{spec.notice}格式）：导入 {found} 个数值，{len(imported.missing)} 个单元格未找到")
@@ -142,20 +160,22 @@ def cells(
 SHOWN = 30  # findings printed per file; the annotated copy and --json have them all
 
 
-def _print_result(result: Result) -> None:
+def _print_result(result: Result, findings: bool = True) -> None:
     if result.status == "failed":
-        out.print(f"[red]✗ 无法检查[/red] {result.path}：{result.reason}")
+        out.print(f"[red]✗ 无法检查[/red] {escape(str(result.path))}：{escape(result.reason or '')}")
         return
     mark = {"errors": "[red]✗[/red]", "warnings": "[yellow]![/yellow]", "clean": "[green]✓[/green]"}[result.status]
-    out.print(f"{mark} {result.path}（{result.format}）：错误 {result.errors} 项，提示 {result.warnings} 项")
+    out.print(f"{mark} {escape(str(result.path))}（{result.format}）：错误 {result.errors} 项，提示 {result.warnings} 项")
+    if not findings:
+        return
     for f in result.findings[:SHOWN]:
         colour = "red" if f.severity == ERROR else "yellow"
         place = f"{f.sheet}!{f.cell}" if f.cell else (f.sheet or "")
-        out.print(f"  [{colour}]{f.severity}[/{colour}] {f.rule} {place}  {f.message}")
+        out.print(f"  [{colour}]{f.severity}[/{colour}] {f.rule} {escape(place)}  {escape(f.message)}")
     if len(result.findings) > SHOWN:
         out.print(f"  ……另有 {len(result.findings) - SHOWN} 项，完整列表见批注副本的「检查结果」工作表或 --json 输出")
     if result.output:
-        out.print(f"  批注副本：{result.output}")
+        out.print(f"  批注副本：{escape(str(result.output))}")
 
 
 class Copies(StrEnum):
@@ -208,30 +228,45 @@ def check_command(
     退出码 / exit code: 0 通过, 1 有错误（--fail-on warning：有错误或提示）, 2 有文件无法检查。
     """
     from nianbao.batch import check_many
-    from nianbao.summary import SUMMARY_XLSX, write_summary
+    from nianbao.files import Destinations, OutputError, folder_lock
+    from nianbao.summary import write_summary
 
+    if previous_dir is not None and not previous_dir.is_dir():
+        err.print(f"[red]错误：[/red]--previous-dir {previous_dir} 不存在或不是文件夹")
+        raise typer.Exit(2)
+    destinations = Destinations()
+    summary: list[Path] = []
     try:
-        with _progress_bar(out.is_terminal and not quiet and not as_json) as progress:
-            results = check_many(inputs, out_dir=out_dir, previous=previous, previous_dir=previous_dir,
-                                 copies=copies.value, jobs=jobs, progress=progress)
-    except (RuleError, SpecError) as exc:  # our own configuration is broken: stop, clearly
-        err.print(f"[red]规则或格式文件有误：[/red]{exc}")
+        with folder_lock(out_dir) if out_dir is not None else nullcontext():
+            with _progress_bar(out.is_terminal and not quiet and not as_json) as progress:
+                results = check_many(inputs, out_dir=out_dir, previous=previous, previous_dir=previous_dir,
+                                     copies=copies.value, jobs=jobs, progress=progress, destinations=destinations)
+            if out_dir is not None and results:
+                summary = write_summary(results, out_dir, destinations)
+                destinations.record(summary)
+    except KeyboardInterrupt:
+        err.print("已中断：工作进程已停止，未写出汇总；已写出的批注副本都是完整的")
+        raise typer.Exit(130) from None
+    except OutputError as exc:
+        err.print(f"[red]错误：[/red]{escape(str(exc))}")
         raise typer.Exit(2) from None
-    if out_dir is not None and results:
-        write_summary(results, out_dir)
+    except OSError as exc:  # the disk filled or the folder went away while writing the summary
+        err.print(f"[red]错误：[/red]无法写出汇总到 {out_dir}：{describe_os_error(exc)}（已写出的文件完整，汇总未写出）")
+        raise typer.Exit(2) from None
     if not results:
-        err.print("[red]错误：[/red]没有找到要检查的工作簿（.xlsx/.xlsm）")
+        err.print("[red]错误：[/red]没有找到要检查的文件（.xlsx/.xlsm，或 .txt/.html/.docx/.pdf 报告）")
         raise typer.Exit(2)
     if as_json:
         sys.stdout.write(json.dumps({"version": 1, "files": [r.to_dict() for r in results]}, ensure_ascii=False, indent=1) + "\n")
     else:
         for result in results:
-            if not quiet or result.status == "failed":
+            if not quiet:
                 _print_result(result)
+            elif result.status in ("failed", "errors"):  # quiet still names the files to act on
+                _print_result(result, findings=False)
         counts = {s: sum(r.status == s for r in results) for s in ("errors", "warnings", "clean", "failed")}
         out.print(f"共 {len(results)} 个文件：有错误 {counts['errors']}，有提示 {counts['warnings']}，"
-                  f"通过 {counts['clean']}，无法检查 {counts['failed']}"
-                  + (f"；汇总：{out_dir / SUMMARY_XLSX}" if out_dir is not None and results else ""))
+                  f"通过 {counts['clean']}，无法检查 {counts['failed']}" + (f"；汇总：{summary[0]}" if summary else ""))
     if any(r.status == "failed" for r in results):
         raise typer.Exit(2)
     if any(r.errors for r in results) or (fail_on == FailOn.warning and any(r.warnings for r in results)):
@@ -290,3 +325,22 @@ def rules_test():
     out.print(f"{len(cases) - failures} passed, {failures} failed")
     if failures:
         raise typer.Exit(1)
+
+
+def _terminated(signum, frame) -> None:
+    raise KeyboardInterrupt  # so a SIGTERM stops the workers and writes nothing partial, as Ctrl-C does
+
+
+def main() -> None:
+    """The ``nianbao`` command. Whatever happens, the user gets a line of Chinese, not a traceback."""
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        app(prog_name="nianbao")
+    except (RuleError, SpecError) as exc:  # our own configuration is broken: stop, clearly
+        err.print(f"[red]规则或格式文件有误：[/red]{escape(str(exc))}")
+        sys.exit(2)
+    except Exception as exc:  # a bug of ours: say so in one line; NIANBAO_DEBUG=1 shows the traceback
+        if os.environ.get("NIANBAO_DEBUG") == "1":
+            raise
+        err.print(f"[red]nianbao 内部错误[/red]（{type(exc).__name__}）：{escape(str(exc))[:300]}；请把命令和文件报告给维护者")
+        sys.exit(2)

@@ -9,7 +9,8 @@ restores them. Errors are shown in a Chinese message box, not as a Python traceb
 
 from __future__ import annotations
 
-from nianbao.annotate import FILLS, MARKER, MARKS_SHEET, RESULTS_SHEET, by_place, note_text, results_rows, severity_of, user_part
+from nianbao.annotate import (FILLS, MARKER, MARKS_SHEET, RESULTS_SHEET, as_excel_text, by_place, note_text, results_rows, severity_of,
+                              user_part)
 from nianbao.check import check_values
 from nianbao.findings import Finding
 from nianbao.read import ReadError, Source, read_source
@@ -23,11 +24,22 @@ def setup(path, interpreter: str) -> None:
 
     from openpyxl import load_workbook
 
-    from nianbao.atomic import atomic_path
+    from nianbao.files import atomic_path
     from nianbao.template import CONF_SHEET, INTERPRETERS
 
+    from nianbao.files import describe_os_error
+    from nianbao.limits import LimitError, check_package
+
     path = Path(path)
-    wb = load_workbook(path, keep_vba=True)
+    try:
+        check_package(path)
+        wb = load_workbook(path, keep_vba=True)
+    except LimitError as exc:
+        raise ReadError(f"{path.name} 超出处理上限：{exc}") from None
+    except OSError as exc:
+        raise ReadError(f"无法打开 {path.name}：{describe_os_error(exc)}") from None
+    except Exception:  # openpyxl and zipfile raise many kinds for a damaged package
+        raise ReadError(f"{path.name} 已损坏，或不是 Excel 工作簿") from None
     if CONF_SHEET not in wb.sheetnames:
         raise ReadError(f"{path.name} 没有 {CONF_SHEET} 工作表，不是带按钮的 nianbao 模板（nianbao template --macro）")
     conf = wb[CONF_SHEET]
@@ -175,7 +187,8 @@ def _annotate(book, sheets: dict, findings: list[Finding]) -> None:
     results = book.sheets.add(RESULTS_SHEET, before=first)
     rows = results_rows(findings, book.name)
     width = max(len(row) for row in rows)
-    results["A1"].value = [row + [None] * (width - len(row)) for row in rows]  # one call for the whole table
+    # One call for the whole table; text that Excel would take as a formula is marked as text.
+    results["A1"].value = [[as_excel_text(v) for v in row] + [None] * (width - len(row)) for row in rows]
     for n, f in enumerate(findings, 4):
         if f.sheet in sheets and f.cell:
             results[f"D{n}"].add_hyperlink(f"#'{f.sheet}'!{f.cell}", f"{f.sheet}!{f.cell}")

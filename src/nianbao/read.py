@@ -14,6 +14,7 @@ import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,15 +23,16 @@ from python_calamine import CalamineWorkbook
 from nianbao.findings import Hit
 from nianbao.layout import a1, defined_name, form_layout
 from nianbao.spec import FormSpec, SpecError, load_spec
-from nianbao.values import FORMULA_NO_CACHE, NUMBERS, CellValue, from_float, interpret
+from nianbao.files import describe_os_error
+from nianbao.limits import LIMITS, LimitError, check_package, check_sheets, check_size
+from nianbao.values import FORMULA_NO_CACHE, NUMBERS, CellValue, ErrorValue, from_float, interpret
 
 META_SHEET = "_nianbao"  # hidden sheet: format id and template version
 _TAG_SHEET = re.compile(r"<(?:\w+:)?sheet\s([^>]*?)/?>")
 _TAG_REL = re.compile(r"<(?:\w+:)?Relationship\s([^>]*?)/?>")
 _TAG_NAME = re.compile(r"<(?:\w+:)?definedName\s([^>]*)>([^<]*)</(?:\w+:)?definedName>")
-_NAME_ATTR = re.compile(r'\bname="([^"]*)"')
-_CACHED = re.compile(rb"<v>[^<]+</v>")
-_ATTR = re.compile(r'([\w:]+)="([^"]*)"')
+_CACHED = re.compile(rb"<v>([^<]+)</v>")
+_ATTR = re.compile(r"""([\w:]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")  # XML allows either quote
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]{1,3})\$?(\d+)$")
 
 
@@ -63,7 +65,7 @@ class Values:
 
 
 def _attrs(text: str) -> dict[str, str]:
-    return {("r:id" if k.endswith(":id") else k): html.unescape(v) for k, v in _ATTR.findall(text)}
+    return {("r:id" if k.endswith(":id") else k): html.unescape(double or single) for k, double, single in _ATTR.findall(text)}
 
 
 def _at(grid: list[list], row: int, col: int) -> object:
@@ -89,10 +91,13 @@ def _col_index(letters: str) -> int:
 
 def _sniff(path: Path) -> None:
     try:
+        check_size(path, LIMITS.file_bytes)
         with path.open("rb") as fh:
             head = fh.read(8)
     except OSError as exc:
-        raise ReadError(f"无法打开文件：{exc.strerror}") from None
+        raise ReadError(f"无法打开文件：{describe_os_error(exc)}") from None
+    except LimitError as exc:
+        raise ReadError(f"超出处理上限：{exc}") from None
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         data = path.read_bytes()
         if "EncryptionInfo".encode("utf-16-le") in data:
@@ -111,8 +116,11 @@ def _parse_structure(workbook: str, rels: str) -> tuple[dict[str, str], dict[str
     for attrs in map(_attrs, _TAG_SHEET.findall(workbook)):
         target = targets.get(attrs.get("r:id", ""), "")
         parts[attrs.get("name")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-    names = {html.unescape(_NAME_ATTR.search(attrs).group(1)): html.unescape(text)
-             for attrs, text in _TAG_NAME.findall(workbook) if "localSheetId" not in attrs and "name=" in attrs}
+    names = {}
+    for attrs, text in _TAG_NAME.findall(workbook):
+        found = _attrs(attrs)
+        if "localSheetId" not in found and "name" in found:
+            names[found["name"]] = html.unescape(text)
     return parts, names
 
 
@@ -128,8 +136,10 @@ class Source:
     def grid(self, sheet: str) -> list[list]:
         raise NotImplementedError
 
-    def formula_without_value(self, sheet: str, address: str) -> bool:
-        return False
+    def empty_cell(self, sheet: str, address: str) -> object:
+        """What a cell that shows no value holds: None (nothing), FORMULA_NO_CACHE, or the
+        ErrorValue cached for a formula such as #REF!."""
+        return None
 
     def cell(self, sheet: str, row: int, col: int) -> object:
         return _at(self.grid(sheet), row, col)
@@ -146,43 +156,53 @@ class _Book(Source):
     def __init__(self, path: Path):
         _sniff(path)
         try:
+            check_package(path)  # before any parser sees the file: bombs and damage are refused here
             self.zip = zipfile.ZipFile(path)
             # Kept as text: files made from one template share it, and it keys the cached read plan.
             self.structure = (self.zip.read("xl/workbook.xml").decode("utf-8"),
                               self.zip.read("xl/_rels/workbook.xml.rels").decode("utf-8"))
-        except (zipfile.BadZipFile, KeyError, OSError, UnicodeDecodeError):
-            raise ReadError("文件已损坏，或不是 Excel 工作簿") from None
-        self.sheet_parts, self.names = _parse_structure(*self.structure)
+            self.sheet_parts, self.names = _parse_structure(*self.structure)
+            self._xml = {sheet: self.zip.read(part) for sheet, part in self.sheet_parts.items()}
+            check_sheets(self._xml)
+        except LimitError as exc:
+            raise ReadError(f"超出处理上限：{exc}") from None
+        except KeyError:
+            raise ReadError("文件已损坏：缺少工作簿的组成部分（可能不是 Excel 工作簿）") from None
+        except (zipfile.BadZipFile, EOFError, UnicodeDecodeError, ValueError):
+            raise ReadError("文件已损坏：压缩包校验失败或内容被截断，请从发件人处重新获取") from None
+        except OSError as exc:
+            raise ReadError(f"无法读取文件：{describe_os_error(exc)}") from None
         self.plan_key = self.structure
         try:
             self.calamine = CalamineWorkbook.from_path(str(path))
         except Exception as exc:  # calamine raises its own error types for broken parts
             raise ReadError(f"文件已损坏，无法读取（{type(exc).__name__}）") from None
         self._grids: dict[str, list[list]] = {}
-        self._xml: dict[str, bytes] = {}
 
     def grid(self, sheet: str) -> list[list]:
         if sheet not in self._grids:
+            if sheet not in self.sheet_parts:
+                return []
             try:
                 self._grids[sheet] = self.calamine.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-            except Exception:
-                self._grids[sheet] = []
+            except Exception as exc:  # a sheet calamine cannot parse: truncated or malformed XML
+                raise ReadError(f"文件已损坏：工作表“{sheet}”无法读取（{type(exc).__name__}）") from None
         return self._grids[sheet]
 
-    def formula_without_value(self, sheet: str, address: str) -> bool:
-        """Whether the cell is a formula whose result was never stored (calamine shows it empty)."""
-        if sheet not in self._xml:
-            part = self.sheet_parts.get(sheet)
-            self._xml[sheet] = self.zip.read(part) if part and part in self.zip.namelist() else b""
-        xml = self._xml[sheet]
+    def empty_cell(self, sheet: str, address: str) -> object:
+        # calamine shows a formula without a stored result, and a cached error such as #REF!, as empty.
+        xml = self._xml.get(sheet, b"")
         start = xml.find(b'<c r="' + address.encode() + b'"')
         if start < 0:
-            return False
+            return None
         head_end = xml.find(b">", start)
         if xml[head_end - 1: head_end] == b"/":  # <c .../>: an empty cell
-            return False
+            return None
         body = xml[head_end + 1: xml.find(b"</c>", head_end)]
-        return b"<f" in body and _CACHED.search(body) is None
+        cached = _CACHED.search(body)
+        if b't="e"' in xml[start:head_end] and cached:
+            return ErrorValue(html.unescape(cached.group(1).decode("utf-8", "replace")))
+        return FORMULA_NO_CACHE if b"<f" in body and cached is None else None
 
 
 def read_workbook(path: str | Path) -> Values:
@@ -203,7 +223,13 @@ def read_source(book: Source, source: str) -> Values:
         spec = load_spec(meta["format"])
     except SpecError:
         raise ReadError(f"模板格式 “{meta['format']}” 未知，请更新 nianbao") from None
-    version = int(float(meta.get("template_version", "0") or 0))
+    text = str(meta.get("template_version", "0") or "0").strip()
+    try:
+        version = int(Decimal(text)) if len(text) < 20 else None
+    except (InvalidOperation, ValueError, OverflowError):  # "abc", "nan", "1e999"
+        version = None
+    if version is None:
+        raise ReadError(f"模板版本“{text[:40]}”无效：隐藏的 {META_SHEET} 工作表被修改，请用 nianbao template 重新生成模板")
     if version > spec.template_version:
         raise ReadError(f"模板版本 {version} 比本程序支持的版本 {spec.template_version} 新，请更新 nianbao")
     return _read_cells(book, spec, source)
@@ -287,15 +313,17 @@ def _read_cells(book: Source, spec: FormSpec, source: str) -> Values:
         except (KeyError, IndexError):
             raw = _at(book.grid(sheet), row, col)
         if number and type(raw) is float and key not in misplaced:  # the common case, inline
-            data[key] = from_float(raw)
-            continue
+            value = from_float(raw)
+            if value is not None:
+                data[key] = value
+                continue
         if raw == "":
             raw = None
         if key in misplaced:
             values.set(key, CellValue(raw, None, "structure"))
             continue
-        if raw is None and book.formula_without_value(sheet, plan.where[key][1]):
-            raw = FORMULA_NO_CACHE
+        if raw is None:
+            raw = book.empty_cell(sheet, plan.where[key][1])
         values.set(key, interpret(raw, specs[key]))
     for (sheet, _), keys in plan.broken.items():
         for key in keys:

@@ -28,7 +28,22 @@ def fill(spec: FormSpec, path: Path, overrides: dict | None = None, year: int | 
     """Build a filled template: the zero report of ``year`` with ``overrides`` by key (None = blank)."""
     from nianbao.template import build
 
-    return build(spec, path, values=base_values(spec, year) | dict(overrides or {}))
+    return build(spec, path, values={k: as_typed(v) for k, v in (base_values(spec, year) | dict(overrides or {})).items()})
+
+
+ERROR_CODES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
+
+
+def as_typed(value: object) -> object:
+    """A value as a user types it into Excel: "=1+2" is a formula (saved without its result, as
+    by a program that does not calculate) and "#REF!" a formula whose cached result is that error."""
+    from nianbao.template import Formula
+
+    if isinstance(value, str) and value.startswith("="):
+        return Formula(value)
+    if isinstance(value, str) and value in ERROR_CODES:
+        return Formula(f"={value}", value)
+    return value
 
 
 # --- Realistic reports with known errors, for batch tests and benchmarks -------------------------

@@ -11,11 +11,12 @@ from pathlib import Path
 import xlsxwriter
 
 from nianbao import __version__
-from nianbao.atomic import atomic_path
 from nianbao.check import Result
+from nianbao.files import Destinations, atomic_path
 from nianbao.rules.catalogue import all_rules
 
 SUMMARY_XLSX = "汇总.xlsx"
+TEXT_ONLY = {"strings_to_formulas": False, "strings_to_urls": False}  # text from reports stays text
 STATUS = {"clean": "通过", "warnings": "有提示", "errors": "有错误", "failed": "无法检查"}
 FIRST = 3  # findings quoted per file in the overview
 
@@ -48,13 +49,13 @@ def _widths(ws, widths: dict[tuple[int, int], float]) -> None:
         ws.set_column(first, last, width)
 
 
-def write_xlsx(results: list[Result], out_dir: Path) -> Path:
-    path = out_dir / SUMMARY_XLSX
+def write_xlsx(results: list[Result], path: Path) -> Path:
+    out_dir = path.parent
     titles = {r.id: r.title for r in all_rules()}
     severities = {r.id: r.severity for r in all_rules()}
     by_rule = _by_rule(results)
     with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(tmp)
+        wb = xlsxwriter.Workbook(tmp, TEXT_ONLY)
         bold = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True, "valign": "top"})
         wrap = wb.add_format({"text_wrap": True, "valign": "top"})
         title = wb.add_format({"bold": True, "font_size": 13})
@@ -109,27 +110,34 @@ def write_xlsx(results: list[Result], out_dir: Path) -> Path:
     return path
 
 
-def write_csv(results: list[Result], out_dir: Path) -> Path:
-    path = out_dir / "summary.csv"
+def csv_text(value: object) -> object:
+    """A CSV field that a spreadsheet opens as text, never as a formula (OWASP CSV injection):
+    a leading = + - @ tab or carriage return is preceded by an apostrophe."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def write_csv(results: list[Result], path: Path) -> Path:
     with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh)
         writer.writerow(["path", "office", "year", "format", "status", "errors", "warnings", "rules", "reason", "output"])
         for r in results:
-            writer.writerow([r.path, r.office or "", r.year or "", r.format or "", r.status, r.errors, r.warnings,
-                             " ".join(sorted({f.rule for f in r.findings})), r.reason or "", r.output or ""])
+            writer.writerow([csv_text(str(v)) for v in (r.path, r.office or "", r.year or "", r.format or "", r.status, r.errors,
+                             r.warnings, " ".join(sorted({f.rule for f in r.findings})), r.reason or "", r.output or "")])
     return path
 
 
-def write_json(results: list[Result], out_dir: Path) -> Path:
-    path = out_dir / "summary.json"
+def write_json(results: list[Result], path: Path) -> Path:
     by_rule = {
         rule_id: {"files": sorted({str(r.path) for r, _ in hits}), "findings": len(hits)}
         for rule_id, hits in _by_rule(results).items()
     }
     document = {
         "version": 1,
-        "totals": {"files": len(results), **{k: sum(r.status == k for r in results) for k in STATUS},
-                   "errors": sum(r.errors for r in results), "warnings": sum(r.warnings for r in results)},
+        # Files by status (clean, warnings, errors, failed: see docs) apart from findings by severity.
+        "totals": {"files": {"total": len(results), **{k: sum(r.status == k for r in results) for k in STATUS}},
+                   "findings": {"errors": sum(r.errors for r in results), "warnings": sum(r.warnings for r in results)}},
         "rules": by_rule,
         "files": [r.to_dict() for r in results],
     }
@@ -138,7 +146,11 @@ def write_json(results: list[Result], out_dir: Path) -> Path:
     return path
 
 
-def write_summary(results: list[Result], out_dir: Path) -> list[Path]:
+def write_summary(results: list[Result], out_dir: Path, destinations: Destinations | None = None) -> list[Path]:
+    """Write 汇总.xlsx, summary.csv and summary.json into ``out_dir``; a name that holds a file
+    nianbao did not write is left alone and the next free name used."""
+    destinations = destinations or Destinations()
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [write_xlsx(results, out_dir), write_csv(results, out_dir), write_json(results, out_dir)]
+    return [write(results, destinations.choose(out_dir / name))
+            for write, name in ((write_xlsx, SUMMARY_XLSX), (write_csv, "summary.csv"), (write_json, "summary.json"))]
 

@@ -9,6 +9,7 @@ column shows as the user types, in Excel, WPS and LibreOffice, without macros.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from nianbao import __version__
-from nianbao.atomic import atomic_path
+from nianbao.files import atomic_path
 from nianbao.layout import FormLayout, InputCell, SheetLayout, absolute, form_layout
 from nianbao.read import META_SHEET
 from nianbao.rules.catalogue import Instance, RuleSet, ruleset
@@ -72,15 +73,23 @@ def _write_text(ws: Worksheet, fmt: _Formats, text) -> None:
         ws.write_string(text.row, text.col, text.text, style)
 
 
+@dataclass(frozen=True)
+class Formula:
+    """A formula to write into an input cell, as a user's workbook may hold one. Any other text
+    is written as text, never as a formula, whatever it starts with."""
+
+    text: str
+    cached: str = ""  # the stored result: "" for none (a file saved by a program that does not calculate)
+
+
 def _write_input(ws: Worksheet, fmt: _Formats, cell: InputCell, value: object) -> None:
     style = fmt.inputs[cell.type]
     if cell.last_col != cell.col:
         ws.merge_range(cell.row, cell.col, cell.row, cell.last_col, None, style)
     if value is None:
         ws.write_blank(cell.row, cell.col, None, style)
-    elif isinstance(value, str) and value.startswith("="):
-        # No cached result: the file looks like one saved by a program that does not calculate.
-        ws.write_formula(cell.row, cell.col, value, style, "")
+    elif isinstance(value, Formula):
+        ws.write_formula(cell.row, cell.col, value.text, style, value.cached)
     elif isinstance(value, (dt.date, dt.datetime)):
         ws.write_datetime(cell.row, cell.col, dt.datetime.combine(value, dt.time()) if not isinstance(value, dt.datetime) else value, style)
     elif isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):

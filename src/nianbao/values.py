@@ -18,10 +18,18 @@ from nianbao.spec import CellSpec
 
 # Issues that leave the cell unread, and issues where a value was read after normalising.
 # "missing": an imported report does not print the cell; "absent": nor its whole table.
-UNREAD = {"blank", "slash", "dash", "text", "wrong_unit", "formula_no_cache", "missing", "absent"}
+UNREAD = {"blank", "slash", "dash", "text", "wrong_unit", "formula_no_cache", "error_value", "too_large", "missing", "absent"}
 NORMALISED = {"unit", "fullwidth", "text_number", "text_date"}
 
 FORMULA_NO_CACHE = object()  # sentinel a reader passes for a formula cell with no cached value
+MAX_DIGITS = 15  # beyond this a number is no count or amount of a report (and not exact in a float)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorValue:
+    """A formula's cached error (#REF!, #DIV/0!, ...), which a reader passes instead of a value."""
+
+    code: str
 
 _UNITS = {"count": ("件", "条", "项", "个", "次"), "delta": ("件", "条", "项", "个"), "amount": ("万元",), "year": ("年",)}
 _OTHER_UNITS = ("万元", "元", "件", "条", "项", "个", "次", "年", "%", "％")
@@ -41,7 +49,7 @@ class CellValue:
 
 
 def _number(text: str) -> int | Decimal | None:
-    if not _NUMBER.fullmatch(text):
+    if len(text) > 2 * MAX_DIGITS or not _NUMBER.fullmatch(text):
         return None
     try:
         number = Decimal(text)
@@ -50,25 +58,37 @@ def _number(text: str) -> int | Decimal | None:
     return int(number) if number == number.to_integral_value() and "." not in text else number
 
 
-def from_float(raw: float) -> int | Decimal:
-    """A number as the sheet holds it: whole numbers as int, others exactly as shown (Decimal)."""
+def from_float(raw: float) -> int | Decimal | None:
+    """A number as the sheet holds it: whole numbers as int, others exactly as shown (Decimal);
+    None for NaN, infinity and magnitudes no report holds, which are left unread."""
+    if not -_LARGEST < raw < _LARGEST:  # also false for NaN
+        return None
     return int(raw) if raw.is_integer() else Decimal(repr(raw))
+
+
+_LARGEST = 10.0 ** MAX_DIGITS
 
 
 def interpret(raw: object, cell: CellSpec) -> CellValue:
     """Interpret the raw content of an input cell according to the cell's type."""
     if raw is FORMULA_NO_CACHE:
         return CellValue(None, None, "formula_no_cache")
+    if isinstance(raw, ErrorValue):
+        return CellValue(raw.code, None, "error_value", raw.code)
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return CellValue(raw if raw != "" else None, None, "blank")
     if cell.type == "text":
-        return CellValue(raw, str(raw).strip() if isinstance(raw, str) else str(from_float(raw) if isinstance(raw, float) else raw))
+        shown = from_float(raw) if isinstance(raw, float) else raw
+        return CellValue(raw, raw.strip() if isinstance(raw, str) else str(raw if shown is None else shown))
     if cell.type == "date":
         return _date(raw)
     if isinstance(raw, bool):
         return CellValue(raw, None, "text", str(raw))
     if isinstance(raw, (int, float)):
-        return CellValue(raw, from_float(raw) if isinstance(raw, float) else raw)
+        number = from_float(raw) if isinstance(raw, float) else raw if abs(raw) < _LARGEST else None
+        if number is None:
+            return CellValue(raw, None, "too_large", _shown(raw))
+        return CellValue(raw, number)
     if isinstance(raw, (dt.date, dt.datetime, dt.time, dt.timedelta)):
         return CellValue(raw, None, "text", str(raw))
     return _numeric_text(str(raw), cell)
@@ -90,10 +110,21 @@ def _numeric_text(raw: str, cell: CellSpec) -> CellValue:
             return CellValue(raw, None, "wrong_unit", f"“{raw}”带单位“{unit}”，与本栏要求不符")
     number = _number(folded)
     if number is None:
+        digits = sum(ch.isdigit() for ch in folded)
+        if digits > MAX_DIGITS and digits >= len(folded) - 2:
+            return CellValue(raw, None, "too_large", _shown(raw))
         return CellValue(raw, None, "text", raw)
+    if abs(number) >= _LARGEST:
+        return CellValue(raw, None, "too_large", _shown(raw))
     if fullwidth:
         return CellValue(raw, number, "fullwidth", f"全角字符“{raw}”按 {number} 读取")
     return CellValue(raw, number, "text_number", f"以文本形式填写的“{raw}”按 {number} 读取")
+
+
+def _shown(raw: object) -> str:
+    """A value for a message, shortened: a cell may hold 100,000 digits."""
+    text = str(raw)
+    return text if len(text) <= 24 else f"{text[:12]}…{text[-6:]}（共 {len(text)} 个字符）"
 
 
 def _date(raw: object) -> CellValue:

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
+
+from nianbao.files import describe_os_error
+from nianbao.limits import LIMITS, LimitError, check_package, check_size
 
 
 class ImportError_(Exception):  # noqa: N801 - "ImportError" is a builtin
@@ -61,44 +65,122 @@ def from_text(text: str, where: str = "第{n}行") -> list[Row]:
     return [split_line(line, where.format(n=n)) for n, line in enumerate(text.splitlines(), 1)]
 
 
+_DECLARED = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_-]+)""", re.IGNORECASE)
+_CODECS = {"gb2312": "gb18030", "gbk": "gb18030", "gb18030": "gb18030", "big5": "big5hkscs", "big5-hkscs": "big5hkscs",
+           "utf-8": "utf-8", "utf8": "utf-8"}
+
+
 def _read_text(path: Path) -> str:
+    """A text or web page as text: UTF-8, the charset the page declares, or whichever of GB18030
+    and Big5 reads as Chinese (GB18030 accepts almost any bytes, so trying it first turns a Big5
+    page into nonsense)."""
+    try:
+        check_size(path, LIMITS.text_bytes)
+    except LimitError as exc:
+        raise ImportError_(f"超出处理上限：{exc}") from None
     data = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", "replace")
+    declared = _DECLARED.search(data[:4096])
+    codec = _CODECS.get(declared.group(1).decode("ascii").lower()) if declared else None
+    for encoding in filter(None, (codec, "utf-8")):
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise ImportError_("无法识别文本编码（应为 UTF-8 或 GBK）")
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data, cp_isolation=["gb18030", "big5"]).best()
+    if best is None:
+        raise ImportError_("无法识别文本编码（应为 UTF-8、GBK 或 Big5）")
+    return str(best)
 
 
 def load_txt(path: Path) -> list[Row]:
     return from_text(_read_text(path))
 
 
-def load_html(path: Path) -> list[Row]:
-    from bs4 import BeautifulSoup
+_SKIPPED = {"script", "style", "head", "template", "noscript"}
 
-    soup = BeautifulSoup(_read_text(path), "html.parser")
-    for junk in soup(["script", "style", "head"]):
-        junk.decompose()
-    # Each outermost table becomes rows of cells, standing where the table stood in the text.
-    tables: dict[str, list[Row]] = {}
-    for n, table in enumerate(soup.find_all("table"), 1):
-        if table.find_parent("table") is not None:
-            continue
-        marker = f"\x00table{n}\x00"
-        tables[marker] = [
-            [Cell(" ".join(td.get_text(" ").split()), f"第{n}个表格第{r}行第{c}格") for c, td in enumerate(tr.find_all(["td", "th"]), 1)]
-            for r, tr in enumerate(table.find_all("tr"), 1)
-        ]
-        table.replace_with(f"\n{marker}\n")
-    rows: list[Row] = []
-    for n, line in enumerate(soup.get_text("\n").splitlines(), 1):
-        if line.strip() in tables:
-            rows.extend(tables[line.strip()])
-        elif line.strip():
-            rows.append(split_line(line, f"网页文字第{n}行"))
-    return rows
+
+class _Tables(HTMLParser):
+    """Web page text and tables in one pass, in time linear in the page however deeply its tables
+    nest or however many are left unclosed: each table gives its own rows (a table inside a cell
+    gives its rows just before the row that holds it), and text outside tables gives lines."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.rows: list[Row] = []
+        self.tables: list[dict] = []  # open tables, innermost last: number, rows so far, open row, open cell
+        self.count = 0
+        self.skip = 0
+        self.line = 0
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag in _SKIPPED:
+            self.skip += 1
+        elif tag == "table":
+            self.count += 1
+            self.tables.append({"n": self.count, "r": 0, "row": None, "cell": None})
+        elif self.tables and tag == "tr":
+            self._end_row(self.tables[-1])
+            table = self.tables[-1]
+            table["r"] += 1
+            table["row"] = []
+        elif self.tables and tag in ("td", "th"):
+            table = self.tables[-1]
+            self._end_cell(table)
+            if table["row"] is None:
+                table["r"] += 1
+                table["row"] = []
+            table["cell"] = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIPPED:
+            self.skip = max(0, self.skip - 1)
+        elif tag == "table" and self.tables:
+            self._end_row(self.tables.pop())
+        elif self.tables and tag == "tr":
+            self._end_row(self.tables[-1])
+        elif self.tables and tag in ("td", "th"):
+            self._end_cell(self.tables[-1])
+
+    def handle_data(self, data: str) -> None:
+        if self.skip:
+            return
+        if self.tables and self.tables[-1]["cell"] is not None:
+            self.tables[-1]["cell"].append(data)
+            return
+        if self.tables:  # text between a table's cells belongs to no cell
+            return
+        for line in data.splitlines():
+            self.line += 1
+            if line.strip():
+                self.rows.append(split_line(line, f"网页文字第{self.line}行"))
+
+    def _end_cell(self, table: dict) -> None:
+        if table["cell"] is not None:
+            row = table["row"]
+            row.append(Cell(" ".join("".join(table["cell"]).split()), f"第{table['n']}个表格第{table['r']}行第{len(row) + 1}格"))
+            table["cell"] = None
+
+    def _end_row(self, table: dict) -> None:
+        self._end_cell(table)
+        if table["row"] is not None:
+            self.rows.append(table["row"])
+            table["row"] = None
+
+    def close(self) -> None:
+        super().close()
+        while self.tables:
+            self._end_row(self.tables.pop())
+
+
+def load_html(path: Path) -> list[Row]:
+    parser = _Tables()
+    parser.feed(_read_text(path))
+    parser.close()
+    return parser.rows
 
 
 def load_docx(path: Path) -> list[Row]:
@@ -107,7 +189,10 @@ def load_docx(path: Path) -> list[Row]:
     from docx.text.paragraph import Paragraph
 
     try:
+        check_package(path)
         document = docx.Document(str(path))
+    except LimitError as exc:
+        raise ImportError_(f"超出处理上限：{exc}") from None
     except Exception as exc:  # python-docx raises several kinds for a broken package
         raise ImportError_(f"Word 文件无法打开（{type(exc).__name__}）") from None
     rows: list[Row] = []
@@ -136,13 +221,22 @@ def load_docx(path: Path) -> list[Row]:
 def load_pdf(path: Path) -> list[Row]:
     import pdfplumber
 
+    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+
     rows: list[Row] = []
     try:
+        check_size(path, LIMITS.file_bytes)
         with pdfplumber.open(str(path)) as pdf:
             for p, page in enumerate(pdf.pages, 1):
                 text = _PAGE_NUMBER.sub("", page.extract_text() or "")
                 rows.extend(from_text(text, f"第{p}页第{{n}}行"))
+    except LimitError as exc:
+        raise ImportError_(f"超出处理上限：{exc}") from None
+    except (PDFPasswordIncorrect, PDFEncryptionError):
+        raise ImportError_("PDF 设置了密码或加密，无法读取；请取得未加密的版本") from None
     except Exception as exc:  # pdfminer raises many kinds for a damaged file
+        if type(exc).__name__ == "PdfminerException" and isinstance(exc.args[0] if exc.args else None, (PDFPasswordIncorrect, PDFEncryptionError)):
+            raise ImportError_("PDF 设置了密码或加密，无法读取；请取得未加密的版本") from None
         raise ImportError_(f"PDF 文件无法读取（{type(exc).__name__}）") from None
     if not any(c.text for row in rows for c in row):
         raise ImportError_("PDF 没有文字层（可能是扫描件），无法导入")
@@ -159,4 +253,4 @@ def load(path: Path) -> list[Row]:
     try:
         return loader(path)
     except OSError as exc:
-        raise ImportError_(f"无法打开文件：{exc.strerror or exc}") from None
+        raise ImportError_(f"无法打开文件：{describe_os_error(exc)}") from None

@@ -69,10 +69,16 @@ class Condition:
     parts: tuple[Compare, ...]
 
 
+MAX_TOKENS = 400  # the longest rule has under 60; the limit keeps parsing and evaluation shallow
+MAX_NESTING = 16  # parentheses within parentheses
+
+
 def tokenize(text: str) -> list[tuple[str, str]]:
     tokens, pos = [], 0
     text = text.strip()
     while pos < len(text):
+        if len(tokens) >= MAX_TOKENS:
+            raise ExprError(f"表达式过长（超过 {MAX_TOKENS} 个符号），请拆成几条规则或使用 sum(范围)")
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
             raise ExprError(f"无法识别的字符：“{text[pos:pos + 10]}”")
@@ -86,6 +92,7 @@ class _Parser:
     def __init__(self, text: str, expand_range):
         self.tokens = tokenize(text)
         self.pos = 0
+        self.depth = 0
         self.expand_range = expand_range  # (key with ':' part) -> list of keys
 
     def peek(self) -> tuple[str, str] | None:
@@ -130,8 +137,12 @@ class _Parser:
         if kind == "num":
             return Num(Decimal(value))
         if value == "(":
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise ExprError(f"括号嵌套超过 {MAX_NESTING} 层")
             node = self.sum()
             self.take(")")
+            self.depth -= 1
             return node
         if kind == "word" and value == "date":
             self.take("(")
@@ -209,7 +220,7 @@ def evaluate(node, lookup):
             raise Unknown
         try:
             return dt.date(int(year), node.month, node.day)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise Unknown from None
     if isinstance(node, BinOp):
         left, right = evaluate(node.left, lookup), evaluate(node.right, lookup)

@@ -1,0 +1,184 @@
+"""Writing files without ever losing one.
+
+- Atomic writes: a temporary file beside the destination, renamed over it in one step, so a
+  crash or a full disk never leaves a half-written workbook where a good one was. The file gets
+  the permissions the user's umask gives (colleagues on a shared folder can open it).
+- Never overwrite: a destination is used only if nothing is there, or if what is there is a file
+  nianbao wrote and nobody changed since (recorded in the folder's ``.nianbao-outputs.json``);
+  otherwise the next free numbered name is taken. Inputs are never destinations.
+- One run per output folder: ``.nianbao.lock`` stops a second run from mixing its results in.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import socket
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+MANIFEST = ".nianbao-outputs.json"
+LOCK = ".nianbao.lock"
+
+_umask = os.umask(0)
+os.umask(_umask)
+
+_ERRNO = {
+    errno.ENOENT: "找不到文件或文件夹",
+    errno.EACCES: "没有权限",
+    errno.EPERM: "没有权限",
+    errno.EROFS: "所在位置只读",
+    errno.ENOSPC: "磁盘空间不足",
+    errno.EDQUOT: "磁盘配额已满",
+    errno.EISDIR: "这是一个文件夹",
+    errno.ENOTDIR: "路径中有一部分不是文件夹",
+    errno.EEXIST: "已存在",
+    errno.ENAMETOOLONG: "文件名太长",
+    errno.EMFILE: "打开的文件过多",
+    errno.EIO: "读写出错（磁盘或网络故障）",
+}
+
+
+def describe_os_error(exc: OSError) -> str:
+    """An operating-system error in Chinese, without the system's English text."""
+    return _ERRNO.get(exc.errno, f"系统错误（错误号 {exc.errno}）" if exc.errno else type(exc).__name__)
+
+
+class OutputError(Exception):
+    """An output cannot be written where asked; the message is one line of Chinese."""
+
+
+@contextmanager
+def atomic_path(dest: Path) -> Iterator[str]:
+    """Yield a temporary path to write to; it replaces ``dest`` only if the block succeeds."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=dest.suffix, prefix=".nianbao-", dir=dest.parent)
+    os.close(fd)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o666 & ~_umask)  # mkstemp makes 0600
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _stamp(path: Path) -> list[int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def _manifest(folder: Path) -> dict[str, list[int]]:
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        return {str(k): list(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
+class Destinations:
+    """Chooses where each output goes, so that nothing but nianbao's own unchanged outputs is
+    replaced, and records what was written for the next run."""
+
+    def __init__(self, inputs: Iterable[Path] = ()):
+        self.inputs = {p.resolve() for p in inputs}
+        self.taken: set[Path] = set()
+        self._manifests: dict[Path, dict[str, list[int]]] = {}
+
+    def _ours(self, path: Path) -> bool:
+        folder = path.parent.resolve()
+        if folder not in self._manifests:
+            self._manifests[folder] = _manifest(folder)
+        recorded = self._manifests[folder].get(path.name)
+        return recorded is not None and recorded == _stamp(path)
+
+    def choose(self, wanted: Path) -> Path:
+        """``wanted``, or ``stem-2.ext``, ``stem-3.ext`` … : the first that is free."""
+        stem, suffix, n = wanted.name[: -len(wanted.suffix) or None], wanted.suffix, 2
+        path = wanted
+        while True:
+            resolved = path.resolve()
+            free = resolved not in self.inputs and resolved not in self.taken and (not path.exists() or self._ours(path))
+            if free:
+                self.taken.add(resolved)
+                return path
+            path = wanted.with_name(f"{stem}-{n}{suffix}")
+            n += 1
+
+    def record(self, written: Iterable[Path]) -> None:
+        """Remember ``written`` in their folders' manifests (best effort: a manifest that cannot be
+        written only means the next run will not replace these files)."""
+        by_folder: dict[Path, list[Path]] = {}
+        for path in written:
+            by_folder.setdefault(path.parent.resolve(), []).append(path)
+        for folder, paths in by_folder.items():
+            data = _manifest(folder)
+            data = {name: stamp for name, stamp in data.items() if (folder / name).exists()}
+            for path in paths:
+                if (stamp := _stamp(path)) is not None:
+                    data[path.name] = stamp
+            try:
+                with atomic_path(folder / MANIFEST) as tmp:
+                    Path(tmp).write_text(json.dumps(data, ensure_ascii=False, indent=0), encoding="utf-8")
+            except OSError:
+                pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def prepare_folder(folder: Path) -> None:
+    """Create an output folder, or say in Chinese why it cannot be one."""
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"输出位置 {folder} 是一个文件，不是文件夹")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=folder, prefix=".nianbao-probe-")
+        probe.close()
+    except OSError as exc:
+        raise OutputError(f"无法写入输出文件夹 {folder}：{describe_os_error(exc)}") from None
+
+
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold ``folder`` for this run; a second run into it stops with the holder's process id.
+    A lock left by a process that is gone (killed) is taken over."""
+    prepare_folder(folder)
+    lock = folder / LOCK
+    me = f"{socket.gethostname()} {os.getpid()}"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666 & ~_umask)
+        except FileExistsError:
+            try:
+                host, pid = lock.read_text(encoding="utf-8").split()
+                stale = host == socket.gethostname() and not _alive(int(pid))
+            except (OSError, ValueError):
+                host, pid, stale = "?", "?", False
+            if not stale:
+                raise OutputError(f"输出文件夹 {folder} 正被另一次检查使用（{host} 上的进程 {pid}）；"
+                                  f"请等它结束，或换一个 --out 文件夹（若确认没有在运行，删除 {lock}）") from None
+            lock.unlink(missing_ok=True)
+            continue
+        except OSError as exc:
+            raise OutputError(f"无法写入输出文件夹 {folder}：{describe_os_error(exc)}") from None
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(me)
+        break
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
