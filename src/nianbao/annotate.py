@@ -24,6 +24,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from nianbao import __version__
 from nianbao.files import atomic_path
 from nianbao.findings import ERROR, Finding
+from nianbao.read import ReadError
 
 RESULTS_SHEET = "检查结果"
 MARKS_SHEET = "_nianbao_marks"  # hidden: the fills we replaced, so the next run can restore them
@@ -120,13 +121,17 @@ def results_rows(findings: list[Finding], source: str) -> list[list]:
 
 def _writable(ws, address: str):
     """The cell that carries a note at ``address``: itself, or the first cell of the merged range
-    it was put into (openpyxl cannot annotate the other cells of a merge)."""
+    it was put into (openpyxl cannot annotate the other cells of a merge); None when merges that
+    overlap (which Excel would refuse) leave no such cell: the 检查结果 sheet still lists it."""
     cell = ws[address]
-    if isinstance(cell, MergedCell):
-        for merged in ws.merged_cells.ranges:
-            if cell.coordinate in merged:
-                return ws.cell(merged.min_row, merged.min_col)
-    return cell
+    if not isinstance(cell, MergedCell):
+        return cell
+    for merged in ws.merged_cells.ranges:
+        if cell.coordinate in merged:
+            first = ws.cell(merged.min_row, merged.min_col)
+            if not isinstance(first, MergedCell):
+                return first
+    return None
 
 
 def _apply(wb: Workbook, findings: list[Finding]) -> None:
@@ -135,6 +140,8 @@ def _apply(wb: Workbook, findings: list[Finding]) -> None:
     marks.sheet_state = "hidden"
     for (sheet, address), group in by_place(findings, wb.sheetnames).items():
         cell = _writable(wb[sheet], address)
+        if cell is None:
+            continue
         address = cell.coordinate
         text = note_text(group)
         user = cell.comment.text if cell.comment is not None else ""
@@ -191,7 +198,10 @@ def annotate(source: str | Path, findings: list[Finding], dest: str | Path) -> P
     if dest.resolve() == source.resolve():
         raise ValueError(f"输出文件与原文件相同：{dest}")
     macro = source.suffix.lower() == ".xlsm"
-    wb = load_workbook(source, keep_vba=macro)
+    try:
+        wb = load_workbook(source, keep_vba=macro)
+    except Exception as exc:  # openpyxl refuses what Excel never writes (a NaN number, odd XML) that calamine read
+        raise ReadError(f"工作簿含有 Excel 不会写出的内容，无法复制出批注副本（{type(exc).__name__}）；检查结果见汇总") from None
     clear(wb)
     _apply(wb, findings)
     _results_sheet(wb, findings, source.name)

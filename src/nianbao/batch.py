@@ -180,13 +180,24 @@ def _check_files(paths: list[Path]) -> list[Checked]:
     return out
 
 
-def _annotate_one(job: tuple[Path, list, Path]) -> Path:
+@dataclass(frozen=True)
+class Failure:
+    """What a job that went wrong returns: plain text, so it always crosses back from a worker."""
+
+    reason: str
+    error: str
+
+
+def _annotate_one(job: tuple[Path, list, Path]) -> Path | Failure:
     source, findings, dest = job
-    if importable(source):  # the copy of an imported report is its filled template
-        with tempfile.TemporaryDirectory() as tmp:
-            template = write_template(import_report(source), Path(tmp) / f"{source.name}.xlsx")
-            return annotate(template, findings, dest)
-    return annotate(source, findings, dest)
+    try:
+        if importable(source):  # the copy of an imported report is its filled template
+            with tempfile.TemporaryDirectory() as tmp:
+                template = write_template(import_report(source), Path(tmp) / f"{source.name}.xlsx")
+                return annotate(template, findings, dest)
+        return annotate(source, findings, dest)
+    except Exception as exc:
+        return Failure(failure_reason(exc), type(exc).__name__)
 
 
 def _chunks(items: list, size: int) -> list[list]:
@@ -207,13 +218,15 @@ def _watch_parent() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _lost(exc: BaseException, budget: float) -> BaseException:
+def _lost(exc: BaseException, budget: float) -> Failure:
     """What a task that never returned tells its file's result."""
     if isinstance(exc, FutureTimeout):
-        return TimeoutError(f"检查超过 {budget:.0f} 秒仍未完成，已停止（文件可能过大或结构异常）")
+        return Failure(f"检查超过 {budget:.0f} 秒仍未完成，已停止（文件可能过大或结构异常）", "TimeoutError")
     if isinstance(exc, ProcessExpired):
-        return MemoryError() if exc.exitcode in (-9, 137) else RuntimeError(f"worker exit code {exc.exitcode}")
-    return exc
+        if exc.exitcode in (-9, 137):
+            return Failure(failure_reason(MemoryError()), "MemoryError")
+        return Failure(f"读取时程序异常退出（退出码 {exc.exitcode}），文件可能已损坏", "ProcessExpired")
+    return Failure(failure_reason(exc), type(exc).__name__)
 
 
 class _Pool:
@@ -223,7 +236,7 @@ class _Pool:
         self.pool = ProcessPool(max_workers=workers, max_tasks=200, initializer=_watch_parent)
 
     def map(self, func, jobs: list, budgets: list[float], progress: Progress | None, phase: str, weights: list[int]):
-        """``func`` over ``jobs`` in order; a job that raised, hung or crashed its worker gives its exception."""
+        """``func`` over ``jobs`` in order; a job that raised, hung or crashed its worker gives a Failure."""
         futures = [self.pool.schedule(func, args=(job,), timeout=budget) for job, budget in zip(jobs, budgets, strict=True)]
         total = sum(weights)
         results = []
@@ -253,15 +266,13 @@ def _check_all(pool: _Pool, paths: list[Path], size: int, progress: Progress | N
     done = pool.map(_check_chunk, chunks, [budget + 0.5 * len(c) for c in chunks], progress, phase, [len(c) for c in chunks])
     checked: list[Checked] = []
     for chunk, outcome in zip(chunks, done, strict=True):
-        if not isinstance(outcome, BaseException):
+        if not isinstance(outcome, Failure):
             checked += outcome
             continue
-        if len(chunk) == 1:
-            checked.append(Checked(Result(chunk[0]).fail(outcome), None))
-            continue
-        singles = pool.map(_check_chunk, [[p] for p in chunk], [budget] * len(chunk), None, phase, [1] * len(chunk))
+        singles = [outcome] if len(chunk) == 1 else pool.map(_check_chunk, [[p] for p in chunk], [budget] * len(chunk), None, phase,
+                                                              [1] * len(chunk))
         for path, single in zip(chunk, singles, strict=True):
-            checked += [Checked(Result(path).fail(single), None)] if isinstance(single, BaseException) else single
+            checked += [Checked(Result(path, reason=single.reason, error=single.error), None)] if isinstance(single, Failure) else single
     return checked
 
 
@@ -338,9 +349,8 @@ def check_many(
     finally:
         pool.close(interrupted)
     for (item, result), outcome in zip(wanted, written, strict=True):
-        if isinstance(outcome, BaseException):  # the findings stand; the file still counts as not fully done
-            result.reason = f"无法写出批注副本 {item.dest}：{failure_reason(outcome)}"
-            result.error = type(outcome).__name__
+        if isinstance(outcome, Failure):  # the findings stand; the file still counts as not fully done
+            result.reason, result.error = f"无法写出批注副本 {item.dest}：{outcome.reason}", outcome.error
         else:
             result.output = outcome
     destinations.record(r.output for r in (c.result for c in checked) if r.output is not None)

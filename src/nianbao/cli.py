@@ -334,6 +334,9 @@ def _terminated(signum, frame) -> None:
 def main() -> None:
     """The ``nianbao`` command. Whatever happens, the user gets a line of Chinese, not a traceback."""
     signal.signal(signal.SIGTERM, _terminated)
+    # A write that failed (a full disk) can leave a zip file whose cleanup fails again later:
+    # that second failure says nothing new, and Python would print it as a traceback.
+    sys.unraisablehook = lambda u: None if isinstance(u.exc_value, OSError) else sys.__unraisablehook__(u)
     try:
         app(prog_name="nianbao")
     except (RuleError, SpecError) as exc:  # our own configuration is broken: stop, clearly

@@ -39,6 +39,7 @@ _ERRNO = {
     errno.ENAMETOOLONG: "文件名太长",
     errno.EMFILE: "打开的文件过多",
     errno.EIO: "读写出错（磁盘或网络故障）",
+    errno.EFBIG: "文件超过系统允许的大小",
 }
 
 
@@ -64,6 +65,18 @@ def atomic_path(dest: Path) -> Iterator[str]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def close_workbook(wb) -> None:
+    """Close an xlsxwriter workbook, raising the OSError behind its FileCreateError (a full disk,
+    a folder without write permission) so callers handle every write failure alike."""
+    from xlsxwriter.exceptions import FileCreateError
+
+    try:
+        wb.close()
+    except FileCreateError as exc:
+        cause = exc.args[0] if exc.args else None
+        raise cause if isinstance(cause, OSError) else OSError(str(exc)) from None
 
 
 def _stamp(path: Path) -> list[int] | None:

@@ -107,7 +107,7 @@ def check_package(path: Path, limits: Limits = LIMITS) -> None:
         total = 0
         for info in infos:
             if info.file_size > limits.part_bytes:
-                raise LimitError(f"部件 {info.filename} 解压后 {_mib(info.file_size)}，超过上限 {_mib(limits.part_bytes)}（压缩炸弹）")
+                raise LimitError(f"部件 {info.filename} 解压后 {_mib(info.file_size)}，超过上限 {_mib(limits.part_bytes)}")
             size = _inflate(fh, info, limits.part_bytes)
             if size > limits.part_bytes:
                 raise LimitError(f"部件 {info.filename} 解压后超过 {_mib(limits.part_bytes)}（压缩炸弹）")
@@ -117,10 +117,13 @@ def check_package(path: Path, limits: Limits = LIMITS) -> None:
 
 
 def check_sheets(sheets: dict[str, bytes], limits: Limits = LIMITS) -> None:
-    """Refuse a workbook with too many sheets, or a sheet whose cells span too many rows x columns."""
+    """Refuse a workbook with too many sheets, or a sheet whose cells span too many rows x columns;
+    raises BadZipFile for a sheet cut short (calamine would read its first half without a word)."""
     if len(sheets) > limits.sheets:
         raise LimitError(f"工作簿有 {len(sheets)} 个工作表，超过上限 {limits.sheets}")
     for name, xml in sheets.items():
+        if not xml.rstrip().endswith(b"worksheet>"):
+            raise zipfile.BadZipFile(f"sheet {name} is cut short")
         rows, cols = sheet_extent(xml)
         if rows * cols > limits.sheet_cells:
             raise LimitError(f"工作表“{name}”的单元格范围达到 {rows} 行 × {cols} 列，超过上限 {limits.sheet_cells} 个单元格")

@@ -9,6 +9,7 @@ whether an empty-looking cell is a formula with no cached result).
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import unicodedata
@@ -77,9 +78,18 @@ def _at(grid: list[list], row: int, col: int) -> object:
     return None
 
 
-@lru_cache(maxsize=8192)
 def _norm(text: object) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or ""))).replace("“", '"').replace("”", '"')
+    text = str(text or "")
+    return _norm_label(text) if len(text) <= 200 else _normalise(text)  # cache label-sized texts only
+
+
+@lru_cache(maxsize=8192)
+def _norm_label(text: str) -> str:
+    return _normalise(text)
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).replace("“", '"').replace("”", '"')
 
 
 def _col_index(letters: str) -> int:
@@ -107,8 +117,18 @@ def _sniff(path: Path) -> None:
         raise ReadError("不是 Excel 工作簿（.xlsx/.xlsm）")
 
 
-@lru_cache(maxsize=64)
-def _parse_structure(workbook: str, rels: str) -> tuple[dict[str, str], dict[str, str]]:
+def _parse_structure(key: bytes, workbook: str, rels: str) -> tuple[dict[str, str], dict[str, str]]:
+    if key not in _STRUCTURES:
+        if len(_STRUCTURES) >= 64:
+            _STRUCTURES.clear()
+        _STRUCTURES[key] = _structure(workbook, rels)
+    return _STRUCTURES[key]
+
+
+_STRUCTURES: dict[bytes, tuple[dict[str, str], dict[str, str]]] = {}
+
+
+def _structure(workbook: str, rels: str) -> tuple[dict[str, str], dict[str, str]]:
     """Sheet name -> part, and workbook-level defined name -> reference. Plain patterns instead of
     an XML parser: these two small parts are read for every file."""
     targets = {a.get("Id"): a.get("Target", "") for a in map(_attrs, _TAG_REL.findall(rels))}
@@ -158,10 +178,13 @@ class _Book(Source):
         try:
             check_package(path)  # before any parser sees the file: bombs and damage are refused here
             self.zip = zipfile.ZipFile(path)
-            # Kept as text: files made from one template share it, and it keys the cached read plan.
+            self.zip.getinfo("[Content_Types].xml")  # every Office package has it; without it, Excel will not open the file
             self.structure = (self.zip.read("xl/workbook.xml").decode("utf-8"),
                               self.zip.read("xl/_rels/workbook.xml.rels").decode("utf-8"))
-            self.sheet_parts, self.names = _parse_structure(*self.structure)
+            # Workbooks made from one template share their structure: parse it once, keyed by a digest
+            # (a key of the text itself would keep megabytes alive for a hostile workbook.xml).
+            self.plan_key = hashlib.blake2b("\0".join(self.structure).encode(), digest_size=16).digest()
+            self.sheet_parts, self.names = _parse_structure(self.plan_key, *self.structure)
             self._xml = {sheet: self.zip.read(part) for sheet, part in self.sheet_parts.items()}
             check_sheets(self._xml)
         except LimitError as exc:
@@ -172,7 +195,6 @@ class _Book(Source):
             raise ReadError("文件已损坏：压缩包校验失败或内容被截断，请从发件人处重新获取") from None
         except OSError as exc:
             raise ReadError(f"无法读取文件：{describe_os_error(exc)}") from None
-        self.plan_key = self.structure
         try:
             self.calamine = CalamineWorkbook.from_path(str(path))
         except Exception as exc:  # calamine raises its own error types for broken parts
@@ -225,8 +247,9 @@ def read_source(book: Source, source: str) -> Values:
         raise ReadError(f"模板格式 “{meta['format']}” 未知，请更新 nianbao") from None
     text = str(meta.get("template_version", "0") or "0").strip()
     try:
-        version = int(Decimal(text)) if len(text) < 20 else None
-    except (InvalidOperation, ValueError, OverflowError):  # "abc", "nan", "1e999"
+        number = Decimal(text)
+        version = int(number) if number.is_finite() and number == number.to_integral_value() and 0 <= number < 10**6 else None
+    except InvalidOperation:  # "abc"; "nan" and "1e999" are numbers, but no version
         version = None
     if version is None:
         raise ReadError(f"模板版本“{text[:40]}”无效：隐藏的 {META_SHEET} 工作表被修改，请用 nianbao template 重新生成模板")

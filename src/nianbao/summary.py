@@ -12,7 +12,7 @@ import xlsxwriter
 
 from nianbao import __version__
 from nianbao.check import Result
-from nianbao.files import Destinations, atomic_path
+from nianbao.files import Destinations, atomic_path, close_workbook
 from nianbao.rules.catalogue import all_rules
 
 SUMMARY_XLSX = "汇总.xlsx"
@@ -106,7 +106,7 @@ def write_xlsx(results: list[Result], path: Path) -> Path:
                 sheet.write_row(row, 0, [str(r.path), r.office or "", r.year or "", f"{f.sheet}!{f.cell}" if f.cell else "", f.message], wrap)
                 _copy_link(sheet, row, 5, out_dir, r)
             _widths(sheet, {(0, 0): 36, (1, 1): 24, (4, 4): 80, (5, 5): 30})
-        wb.close()
+        close_workbook(wb)
     return path
 
 

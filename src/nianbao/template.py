@@ -17,7 +17,7 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from nianbao import __version__
-from nianbao.files import atomic_path
+from nianbao.files import atomic_path, close_workbook
 from nianbao.layout import FormLayout, InputCell, SheetLayout, absolute, form_layout
 from nianbao.read import META_SHEET
 from nianbao.rules.catalogue import Instance, RuleSet, ruleset
@@ -254,7 +254,7 @@ def build(spec: FormSpec, path: str | Path, *, office: str | None = None, year: 
             conf.hide()
             for n, sheet in enumerate(wb.worksheets(), 1):  # must match the VBA project's document modules
                 sheet.set_vba_name(f"Sheet{n}")
-        wb.close()
+        close_workbook(wb)
     return path
 
 

