@@ -71,3 +71,18 @@ def test_expressions_cannot_run_code(rule_file, check):
 def test_yaml_tags_that_build_objects_are_refused(rule_file):
     with pytest.raises(RuleError, match="custom.yaml：不是有效的 YAML"):
         load(rule_file, "rules:\n  - !!python/object/apply:os.system ['echo hi']\n")
+
+
+@pytest.mark.parametrize(
+    ("check", "says"),
+    [
+        (" + ".join(["t3.new.total"] * 20_000) + " == 0", "表达式过长"),
+        ("(" * 5_000 + "t3.new.total" + ")" * 5_000 + " == 0", "表达式过长"),
+        ("(" * 100 + "t3.new.total" + ")" * 100 + " == 0", "括号嵌套超过"),
+    ],
+    ids=["20000-terms", "5000-parentheses", "100-parentheses"],
+)
+def test_huge_expressions_are_refused_not_recursed(rule_file, check, says):
+    with pytest.raises(RuleError) as info:
+        load(rule_file, GOOD.replace("t3.new.total == t3.r7.total", check))
+    assert "custom.yaml" in str(info.value) and "B999" in str(info.value) and says in str(info.value)

@@ -81,10 +81,10 @@ def import_command(
     from nianbao.importers import ImportError_, import_report, write_template
 
     problem = None
-    if output.suffix.lower() != ".xlsx":
-        problem = f"输出文件名应以 .xlsx 结尾（{output.name}）"
-    elif output.is_dir():
+    if output.is_dir():
         problem = f"{output} 是一个文件夹；请给出文件名，如 {output / (report.stem + '.xlsx')}"
+    elif output.suffix.lower() != ".xlsx":
+        problem = f"输出文件名应以 .xlsx 结尾（{output.name}）"
     elif output.exists() and output.resolve() == report.resolve():
         problem = "输出文件与要导入的报告是同一个文件"
     if problem:
