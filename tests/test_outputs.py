@@ -128,3 +128,14 @@ def test_outputs_follow_the_umask(tmp_path, cli):
     umask = os.umask(0)
     os.umask(umask)
     assert mode == 0o666 & ~umask
+
+
+def test_template_office_text_is_never_a_formula(tmp_path, cli):
+    office = '=HYPERLINK("http://example.invalid","x")'
+    run = cli("template", "--format", "2021", "--office", office, "-o", tmp_path / "t.xlsx")
+    assert run.returncode == 0
+    from nianbao.layout import form_layout
+
+    cell = form_layout(SPEC).inputs["meta.office"]
+    written = load_workbook(tmp_path / "t.xlsx")[cell.sheet][cell.address]
+    assert written.value == office and written.data_type == "s"

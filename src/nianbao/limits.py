@@ -13,6 +13,7 @@ import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,9 +47,10 @@ def check_size(path: Path, limit: int) -> None:
         raise LimitError(f"文件大小 {_mib(size)}，超过上限 {_mib(limit)}")
 
 
-def _inflate(fh, info: zipfile.ZipInfo, cap: int) -> int:
+def _inflate(fh, info: zipfile.ZipInfo, cap: int, keep: list[bytes] | None = None) -> int:
     """The real inflated size of a member (counting stops past ``cap``), whatever its header
-    declares; raises BadZipFile when its data does not match its checksum."""
+    declares, its data appended to ``keep`` if given; raises BadZipFile when the data does not
+    match its checksum."""
     fh.seek(info.header_offset)
     header = fh.read(30)
     if len(header) < 30 or header[:4] != b"PK\x03\x04":
@@ -69,51 +71,55 @@ def _inflate(fh, info: zipfile.ZipInfo, cap: int) -> int:
             chunk = inflater.unconsumed_tail if inflater else b""
             total += len(out)
             crc = zlib.crc32(out, crc)
+            if keep is not None:
+                keep.append(out)
     if total <= cap and (crc != info.CRC or (inflater is not None and not inflater.eof)):
         raise zipfile.BadZipFile
     return total
 
 
-_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
-_ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="([0-9]{1,7})"')
+_REF = re.compile(rb'\sr="([A-Z]{0,3})([0-9]{1,7})"')  # a row's r="12" or a cell's r="AB12"
 
 
-def _columns(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n
+def _highest(found: set[bytes]) -> bytes:
+    return max(found, key=lambda b: (len(b), b), default=b"")  # numerals and column letters both order so
 
 
 def sheet_extent(xml: bytes) -> tuple[int, int]:
     """(last row, last column) that a worksheet's cells reach, from their references."""
-    rows = max((int(m) for m in _ROW_REF.findall(xml)), default=0)
+    start, end = xml.find(b"sheetData"), xml.rfind(b"sheetData>")  # cells are only read from there
+    refs = _REF.findall(xml, max(start, 0), end if end > start else 0)
+    letters = _highest({letters for letters, _ in refs})
     cols = 0
-    for letters, row in _CELL_REF.findall(xml):
-        cols = max(cols, _columns(letters))
-        rows = max(rows, int(row))
-    return rows, cols
+    for ch in letters:
+        cols = cols * 26 + ch - 64
+    return int(_highest({row for _, row in refs}) or 0), cols
 
 
-def check_package(path: Path, limits: Limits = LIMITS) -> None:
+def check_package(path: Path, limits: Limits = LIMITS, keep: Callable[[str], bool] = lambda name: False) -> dict[str, bytes]:
     """Refuse a zip package that would cost too much to open: too big, too many parts, or a part
     that inflates beyond its budget (measured, not taken from its header). Raises LimitError, or
-    zipfile.BadZipFile for a damaged package (a bad checksum, a part cut short)."""
+    zipfile.BadZipFile for a damaged package (a bad checksum, a part cut short). Returns the
+    content of the members ``keep`` selects, inflated once."""
     check_size(path, limits.file_bytes)
     with zipfile.ZipFile(path) as package, path.open("rb") as fh:
         infos = package.infolist()
         if len(infos) > limits.parts:
             raise LimitError(f"压缩包内有 {len(infos)} 个部件，超过上限 {limits.parts}")
-        total = 0
+        total, kept = 0, {}
         for info in infos:
             if info.file_size > limits.part_bytes:
                 raise LimitError(f"部件 {info.filename} 解压后 {_mib(info.file_size)}，超过上限 {_mib(limits.part_bytes)}")
-            size = _inflate(fh, info, limits.part_bytes)
+            chunks = [] if keep(info.filename) else None
+            size = _inflate(fh, info, limits.part_bytes, chunks)
+            if chunks is not None:
+                kept[info.filename] = b"".join(chunks)
             if size > limits.part_bytes:
                 raise LimitError(f"部件 {info.filename} 解压后超过 {_mib(limits.part_bytes)}（压缩炸弹）")
             total += size
             if total > limits.total_bytes:
                 raise LimitError(f"解压后总大小超过上限 {_mib(limits.total_bytes)}（压缩炸弹）")
+    return kept
 
 
 def check_sheets(sheets: dict[str, bytes], limits: Limits = LIMITS) -> None:

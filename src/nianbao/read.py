@@ -34,6 +34,7 @@ _TAG_REL = re.compile(r"<(?:\w+:)?Relationship\s([^>]*?)/?>")
 _TAG_NAME = re.compile(r"<(?:\w+:)?definedName\s([^>]*)>([^<]*)</(?:\w+:)?definedName>")
 _CACHED = re.compile(rb"<v>([^<]+)</v>")
 _ATTR = re.compile(r"""([\w:]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")  # XML allows either quote
+_KEPT = re.compile(r"xl/workbook\.xml$|xl/_rels/workbook\.xml\.rels$|xl/worksheets/[^/]+\.xml$")  # read once, kept
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]{1,3})\$?(\d+)$")
 
 
@@ -176,16 +177,17 @@ class _Book(Source):
     def __init__(self, path: Path):
         _sniff(path)
         try:
-            check_package(path)  # before any parser sees the file: bombs and damage are refused here
+            # Before any parser sees the file: bombs and damage are refused here. The XML parts are
+            # inflated once, here, and kept.
+            parts = check_package(path, keep=_KEPT.match)
             self.zip = zipfile.ZipFile(path)
             self.zip.getinfo("[Content_Types].xml")  # every Office package has it; without it, Excel will not open the file
-            self.structure = (self.zip.read("xl/workbook.xml").decode("utf-8"),
-                              self.zip.read("xl/_rels/workbook.xml.rels").decode("utf-8"))
+            self.structure = (parts["xl/workbook.xml"].decode("utf-8"), parts["xl/_rels/workbook.xml.rels"].decode("utf-8"))
             # Workbooks made from one template share their structure: parse it once, keyed by a digest
             # (a key of the text itself would keep megabytes alive for a hostile workbook.xml).
             self.plan_key = hashlib.blake2b("\0".join(self.structure).encode(), digest_size=16).digest()
             self.sheet_parts, self.names = _parse_structure(self.plan_key, *self.structure)
-            self._xml = {sheet: self.zip.read(part) for sheet, part in self.sheet_parts.items()}
+            self._xml = {sheet: parts[part] if part in parts else self.zip.read(part) for sheet, part in self.sheet_parts.items()}
             check_sheets(self._xml)
         except LimitError as exc:
             raise ReadError(f"超出处理上限：{exc}") from None
