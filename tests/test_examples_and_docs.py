@@ -43,7 +43,7 @@ def test_consecutive_years_show_the_cross_year_mismatch():
 
 def test_docs_rules_md_is_generated_from_the_rule_files():
     assert (ROOT / "docs" / "rules.md").read_text(encoding="utf-8") == rules_markdown(), (
-        f"docs/rules.md is stale: run `{sys.executable} -m nianbao rules docs`"
+        f"docs/rules.md is stale: run `{sys.executable} -m nianbao rules docs -o docs/rules.md`"
     )
 
 

@@ -350,10 +350,12 @@ def test_libreoffice_sees_the_buttons_bound_to_our_macros(macro_book):
 def test_renamed_and_set_up_workbook_keeps_its_buttons(macro_book, tmp_path, cli):
     renamed = tmp_path / "某某局 2025 年报（定稿）.xlsm"
     shutil.copy(macro_book, renamed)
-    run = cli("excel-setup", renamed, "--interpreter", r"C:\Python311\pythonw.exe")
+    run = cli("excel-setup", renamed, "--interpreter", r"C:\Python311\pythonw.exe", "--no-check")
     assert run.returncode == 0, run.stderr
     conf = {r[0].value: r[1].value for r in load_workbook(renamed, keep_vba=True)["xlwings.conf"].iter_rows()}
-    assert conf == {"Interpreter_Win": r"C:\Python311\pythonw.exe", "Interpreter_Mac": r"C:\Python311\pythonw.exe"}
+    assert conf == {"Interpreter_Win": r"C:\Python311\pythonw.exe", "Interpreter_Mac": "$HOME/nianbao/venv/bin/python"}  # Mac only when given
+    missing = cli("excel-setup", renamed, "--interpreter", r"C:\Python311\pythonw.exe")
+    assert missing.returncode == 2 and "找不到 Python" in missing.stderr  # checked unless --no-check
     assert {b["label"] for b in _inspect(renamed)["buttons"]["说明"]} == {"检查", "清除标注"}
     assert _lines(_modules(renamed)["nianbao"]) == _lines(BAS.read_text(encoding="utf-8"))
     assert nianbao.check(renamed).reason is None  # and the CLI still reads it

@@ -23,13 +23,29 @@ from nianbao.layout import form_layout
 from nianbao.rules.catalogue import RuleError, all_rules
 from nianbao.spec import SpecError, load_spec
 
+# Plain help text (no rich panels): it wraps to any width and is never cut off when piped.
 app = typer.Typer(
     help="政府信息公开工作年度报告检查工具 / rules checker for government information disclosure annual reports.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
 )
-rules_app = typer.Typer(help="规则目录 / the rule catalogue.", no_args_is_help=True)
+rules_app = typer.Typer(help="规则目录 / the rule catalogue.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(rules_app, name="rules")
+
+
+def _version(show: bool) -> None:
+    if show:
+        from nianbao import __version__
+
+        out.print(f"nianbao {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="显示版本 / show the version")):
+    """政府信息公开工作年度报告检查工具 / rules checker for government information disclosure annual reports."""
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -108,15 +124,22 @@ def import_command(
     for hit in imported.hits:
         rule = ruleset(spec).get(hit.rule)
         out.print(f"  [yellow]{rule.severity}[/yellow] {hit.rule} {rule.title}：{hit.params.get('detail', '')}")
-    for key, seen in imported.missing.items():
-        out.print(f"  未找到 {spec.cells[key].label}：{seen}")
+    by_table: dict[str, list[str]] = {}
+    for key in imported.missing:
+        by_table.setdefault(spec.cells[key].table, []).append(key)
+    for table, keys in by_table.items():
+        listed = [spec.cells[k].row_label or spec.cells[k].label for k in keys]
+        names = "、".join(dict.fromkeys(listed))
+        out.print(f"  {escape(table)}：{len(keys)} 个单元格未找到（{escape(names[:120])}{'……' if len(names) > 120 else ''}）", markup=True)
     out.print(f"检查：nianbao check {output}  或直接  nianbao check {report}")
 
 
 @app.command("excel-setup")
 def excel_setup(
     workbook: Path = typer.Argument(..., help="带按钮的模板 / a template built with --macro (.xlsm)"),
-    interpreter: str = typer.Option(None, "--interpreter", help="Python 路径（默认为运行本命令的 Python）/ the Python to run"),
+    interpreter: str = typer.Option(None, "--interpreter", help="本机 Python 的路径（默认为运行本命令的 Python）/ this PC's Python"),
+    mac_interpreter: str = typer.Option(None, "--mac-interpreter", help="Mac 上 Python 的路径（只在给出时写入）/ the Python on a Mac"),
+    no_check: bool = typer.Option(False, "--no-check", help="不检查路径是否存在（为其他电脑设置时）/ for another computer's path"),
 ):
     """让模板的「检查」按钮使用本机的 Python（写入 xlwings.conf 工作表）/ point the buttons at this PC's Python."""
     from nianbao.excel import setup
@@ -126,12 +149,22 @@ def excel_setup(
         exe = Path(sys.executable)
         windowless = exe.with_name("pythonw.exe")  # no console window flashing on Windows
         interpreter = str(windowless if windowless.exists() else exe)
+    missing = [p for p in (interpreter, mac_interpreter) if p and not no_check and not Path(os.path.expandvars(p)).is_file()]
+    if missing:
+        err.print(f"[red]错误：[/red]找不到 Python：{escape(missing[0])}（若是其他电脑上的路径，加 --no-check）")
+        raise typer.Exit(2)
+    given = {"Interpreter_Mac" if sys.platform == "darwin" else "Interpreter_Win": interpreter}
+    if mac_interpreter:
+        given["Interpreter_Mac"] = mac_interpreter
     try:
-        setup(workbook, interpreter)
-    except (ReadError, OSError, KeyError) as exc:
-        err.print(f"[red]错误：[/red]{exc}")
+        setup(workbook, given)
+    except ReadError as exc:
+        err.print(f"[red]错误：[/red]{escape(str(exc))}")
         raise typer.Exit(2) from None
-    out.print(f"已设置 {workbook}：「检查」按钮将使用 {interpreter}")
+    except OSError as exc:
+        err.print(f"[red]错误：[/red]无法写入 {escape(str(workbook))}：{describe_os_error(exc)}")
+        raise typer.Exit(2) from None
+    out.print(f"已设置 {escape(str(workbook))}：「检查」按钮将使用 " + "，".join(f"{k.split('_')[1]} {escape(v)}" for k, v in given.items()))
 
 
 @app.command()
@@ -150,6 +183,10 @@ def cells(
         })
     if as_json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+        return
+    if not out.is_terminal:  # piped: one tab-separated line per cell, nothing cut to fit a width
+        for r in [{"key": "key", "sheet": "工作表", "cell": "单元格", "row": "行", "column": "列", "type": "类型"}, *rows]:
+            sys.stdout.write("\t".join(r[k] or "" for k in ("key", "sheet", "cell", "row", "column", "type")) + "\n")
         return
     table = Table("key", "工作表", "单元格", "行", "列", "类型")
     for r in rows:
@@ -187,6 +224,8 @@ class Copies(StrEnum):
 class FailOn(StrEnum):
     error = "error"
     warning = "warning"
+    错误 = "错误"
+    提示 = "提示"
 
 
 @contextmanager
@@ -216,7 +255,7 @@ def check_command(
     previous_dir: Path = typer.Option(None, "--previous-dir", help="上一年度报告所在文件夹（按机关和年度配对）/ last year's collection"),
     out_dir: Path = typer.Option(None, "--out", help="输出文件夹：批注副本与汇总（默认批注副本在原文件旁）/ output folder"),
     copies: Copies = typer.Option(Copies.findings, "--copies", help="写哪些批注副本 / which annotated copies to write"),
-    fail_on: FailOn = typer.Option(FailOn.error, "--fail-on", help="退出码为 1 的条件 / what makes the exit code 1"),
+    fail_on: FailOn = typer.Option(FailOn.error, "--fail-on", help="退出码为 1 的条件：error/错误（有错误）或 warning/提示（有错误或提示）/ what makes the exit code 1"),
     jobs: int = typer.Option(None, "--jobs", "-j", help="并行进程数（默认为 CPU 核数）/ worker processes"),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出检查结果 / print one findings document"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="只输出结论 / only the verdict"),
@@ -269,7 +308,7 @@ def check_command(
                   f"通过 {counts['clean']}，无法检查 {counts['failed']}" + (f"；汇总：{summary[0]}" if summary else ""))
     if any(r.status == "failed" for r in results):
         raise typer.Exit(2)
-    if any(r.errors for r in results) or (fail_on == FailOn.warning and any(r.warnings for r in results)):
+    if any(r.errors for r in results) or (fail_on in (FailOn.warning, FailOn.提示) and any(r.warnings for r in results)):
         raise typer.Exit(1)
 
 
@@ -301,13 +340,21 @@ def rules_explain(rule_id: str = typer.Argument(..., help="规则编号，如 B3
 
 
 @rules_app.command("docs")
-def rules_docs(output: Path = typer.Option(Path("docs/rules.md"), "-o", "--output", help="输出文件")):
-    """由规则文件生成规则文档 / generate docs/rules.md from the rule files."""
+def rules_docs(output: Path = typer.Option(None, "-o", "--output", help="输出文件（不给出时打印）/ output file, else printed")):
+    """由规则文件生成规则文档 / the rule catalogue as Markdown (docs/rules.md in the repository)."""
     from nianbao.docs import rules_markdown
+    from nianbao.files import atomic_path
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(rules_markdown(), encoding="utf-8")
-    out.print(f"已生成 {output}")
+    if output is None:
+        sys.stdout.write(rules_markdown())
+        return
+    try:
+        with atomic_path(output) as tmp:
+            Path(tmp).write_text(rules_markdown(), encoding="utf-8")
+    except OSError as exc:
+        err.print(f"[red]错误：[/red]无法写出 {escape(str(output))}：{describe_os_error(exc)}")
+        raise typer.Exit(2) from None
+    out.print(f"已生成 {escape(str(output))}")
 
 
 @rules_app.command("test")
@@ -331,14 +378,36 @@ def _terminated(signum, frame) -> None:
     raise KeyboardInterrupt  # so a SIGTERM stops the workers and writes nothing partial, as Ctrl-C does
 
 
+def _usage_error(exc) -> str:
+    """Typer's (click's) usage errors, in Chinese with the English original."""
+    kind = type(exc).__name__
+    param = getattr(exc, "param", None)
+    name = ", ".join(getattr(param, "opts", None) or [getattr(param, "name", None) or ""]) if param is not None else ""
+    said = {
+        "MissingParameter": f"缺少{'选项' if name.startswith('-') else '参数'} {name}",
+        "BadParameter": f"{name} 的值无效",
+        "NoSuchOption": f"没有选项 {getattr(exc, 'option_name', '')}",
+        "BadOptionUsage": f"选项 {getattr(exc, 'option_name', '')} 用法有误",
+    }.get(kind, "命令用法有误")
+    command = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else "nianbao"
+    return f"错误：{said}（{exc.format_message()}）\n运行 {command} --help 查看用法 / see --help"
+
+
 def main() -> None:
     """The ``nianbao`` command. Whatever happens, the user gets a line of Chinese, not a traceback."""
     signal.signal(signal.SIGTERM, _terminated)
     # A write that failed (a full disk) can leave a zip file whose cleanup fails again later:
     # that second failure says nothing new, and Python would print it as a traceback.
     sys.unraisablehook = lambda u: None if isinstance(u.exc_value, OSError) else sys.__unraisablehook__(u)
+    usage = next(c for c in type.mro(typer.BadParameter) if c.__name__ == "UsageError")
     try:
-        app(prog_name="nianbao")
+        code = app(prog_name="nianbao", standalone_mode=False)
+    except usage as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # "nianbao" alone: the help, as a successful run
+            out.print(exc.format_message(), markup=False)
+            sys.exit(0)
+        err.print(_usage_error(exc), markup=False)
+        sys.exit(exc.exit_code)
     except (RuleError, SpecError) as exc:  # our own configuration is broken: stop, clearly
         err.print(f"[red]规则或格式文件有误：[/red]{escape(str(exc))}")
         sys.exit(2)
@@ -347,3 +416,4 @@ def main() -> None:
             raise
         err.print(f"[red]nianbao 内部错误[/red]（{type(exc).__name__}）：{escape(str(exc))[:300]}；请把命令和文件报告给维护者")
         sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)

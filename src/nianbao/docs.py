@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nianbao.resources import rules_dir
 from nianbao.rulecases import Case, run_case_files
 from nianbao.rules.catalogue import Rule, all_rules
 from nianbao.spec import all_specs
@@ -75,17 +76,22 @@ def explain(rule_id: str) -> str | None:
             "",
             "示例：",
             example(rule) or "（无）",
-            f"规则文件：rules/{rule.file}",
+            f"规则文件：{rule_file_path(rule.file)}",
         ]))
     return "\n\n".join(parts)
+
+
+def rule_file_path(name: str) -> str:
+    """Where a rule file is on this machine: in the checkout, or inside the installed package."""
+    return str(rules_dir() / name)
 
 
 def rules_markdown() -> str:
     lines = [
         "# 规则目录 / Rule catalogue",
         "",
-        "本文件由 `nianbao rules docs` 根据 `rules/*.yaml` 生成，请勿手工修改。",
-        "Generated from `rules/*.yaml` by `nianbao rules docs`; do not edit by hand.",
+        "本文件由 `nianbao rules docs -o docs/rules.md` 根据 `rules/*.yaml` 生成，请勿手工修改。",
+        "Generated from `rules/*.yaml` by `nianbao rules docs -o docs/rules.md`; do not edit by hand.",
         "",
         "严重程度：**错误** 必须修改；**提示** 修改或说明。",
         "",

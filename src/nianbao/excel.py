@@ -18,17 +18,16 @@ from nianbao.read import ReadError, Source, read_source
 TITLE = "nianbao 年报检查"
 
 
-def setup(path, interpreter: str) -> None:
-    """Point a macro template's buttons at ``interpreter`` (the xlwings.conf sheet), in place."""
+def setup(path, interpreters: dict[str, str]) -> None:
+    """Point a macro template's buttons at Python (the xlwings.conf sheet), in place. Only the
+    entries given (Interpreter_Win, Interpreter_Mac) change; the others keep their value."""
     from pathlib import Path
 
     from openpyxl import load_workbook
 
-    from nianbao.files import atomic_path
-    from nianbao.template import CONF_SHEET, INTERPRETERS
-
-    from nianbao.files import describe_os_error
+    from nianbao.files import atomic_path, describe_os_error
     from nianbao.limits import LimitError, check_package
+    from nianbao.template import CONF_SHEET
 
     path = Path(path)
     try:
@@ -43,9 +42,11 @@ def setup(path, interpreter: str) -> None:
     if CONF_SHEET not in wb.sheetnames:
         raise ReadError(f"{path.name} 没有 {CONF_SHEET} 工作表，不是带按钮的 nianbao 模板（nianbao template --macro）")
     conf = wb[CONF_SHEET]
+    current = {row[0].value: row[1].value for row in conf.iter_rows(max_col=2) if row[0].value}
     conf.delete_rows(1, conf.max_row)
-    for key in INTERPRETERS:
-        conf.append([key, interpreter])
+    for key, value in (current | interpreters).items():
+        conf.append([key, value])
+        conf.cell(conf.max_row, 2).data_type = "s"
     with atomic_path(path) as tmp:
         wb.save(tmp)
 

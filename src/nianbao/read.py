@@ -350,6 +350,7 @@ def _read_cells(book: Source, spec: FormSpec, source: str) -> Values:
         if raw is None:
             raw = book.empty_cell(sheet, plan.where[key][1])
         values.set(key, interpret(raw, specs[key]))
+    _unfilled(values)
     for (sheet, _), keys in plan.broken.items():
         for key in keys:
             values.set(key, CellValue(None, None, "structure"))
@@ -357,3 +358,15 @@ def _read_cells(book: Source, spec: FormSpec, source: str) -> Values:
         detail = f"“{what}”的 {len(keys)} 个单元格名称已失效（该行或列可能被删除）"
         values.hits.append(Hit("S001", params={"detail": detail}, sheet=sheet))
     return values
+
+
+def _unfilled(values: Values) -> None:
+    """A template checked before anything was entered: one finding (C000) instead of one per
+    blank cell. Its blank cells stay unread, with no finding of their own."""
+    numbers = [k for k, c in values.spec.cells.items() if c.type in ("count", "delta", "amount") and c.required]
+    if not numbers or any(getattr(values.issues.get(k), "issue", None) != "blank" for k in numbers):
+        return
+    for key, cell in list(values.issues.items()):
+        if cell.issue == "blank":
+            values.issues[key] = CellValue(None, None, "unfilled")
+    values.hits.append(Hit("C000", (numbers[0],), {"detail": f"{len(numbers)} 个数字单元格全部为空"}))

@@ -121,10 +121,10 @@ def csv_text(value: object) -> object:
 def write_csv(results: list[Result], path: Path) -> Path:
     with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["path", "office", "year", "format", "status", "errors", "warnings", "rules", "reason", "output"])
+        writer.writerow(["path", "office", "year", "format", "status", "状态", "errors", "warnings", "rules", "reason", "output"])
         for r in results:
-            writer.writerow([csv_text(str(v)) for v in (r.path, r.office or "", r.year or "", r.format or "", r.status, r.errors,
-                             r.warnings, " ".join(sorted({f.rule for f in r.findings})), r.reason or "", r.output or "")])
+            writer.writerow([csv_text(str(v)) for v in (r.path, r.office or "", r.year or "", r.format or "", r.status, STATUS[r.status],
+                             r.errors, r.warnings, " ".join(sorted({f.rule for f in r.findings})), r.reason or "", r.output or "")])
     return path
 
 

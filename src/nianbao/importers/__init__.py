@@ -40,6 +40,9 @@ def read_report(path: Path) -> Values:
     with tempfile.TemporaryDirectory() as tmp:
         values = read_workbook(write_template(imported, Path(tmp) / "imported.xlsx"))
     values.source = str(path)
+    # A report with no table found is not an unfilled template: its cells get the importer's own findings.
+    values.hits = [h for h in values.hits if h.rule != "C000"]
+    values.issues = {k: v for k, v in values.issues.items() if v.issue != "unfilled"}
     for key, seen in imported.missing.items():
         values.set(key, CellValue(None, None, "missing", seen))
     for hit in imported.hits:
