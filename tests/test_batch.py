@@ -73,6 +73,13 @@ def test_summary_opens_in_libreoffice(batch, soffice, tmp_path):
     _, out, _ = batch
     run = soffice(out / "汇总.xlsx", tmp_path, "pdf")
     assert run.returncode == 0 and (tmp_path / "汇总.pdf").stat().st_size > 0, run.stderr
+    # It prints: every sheet one page wide, so a page per sheet (a few for the long overview), not dozens.
+    import pdfplumber
+
+    with pdfplumber.open(tmp_path / "汇总.pdf") as pdf:
+        pages = [page.width > page.height for page in pdf.pages]
+    sheets = len(load_workbook(out / "汇总.xlsx").sheetnames)
+    assert all(pages) and len(pages) <= sheets + 4, (len(pages), sheets)  # landscape throughout
     # Re-saved by LibreOffice, the chart and the links to the annotated copies are still there.
     assert soffice(out / "汇总.xlsx", tmp_path / "x", "xlsx").returncode == 0
     converted = tmp_path / "x" / "汇总.xlsx"

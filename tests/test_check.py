@@ -10,6 +10,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import PatternFill
 
 import nianbao
+from nianbao.template import INPUT_FILL
 from nianbao.annotate import MARKER, RESULTS_SHEET
 from nianbao.layout import form_layout
 from nianbao.samples import fill
@@ -110,7 +111,7 @@ def test_rechecking_an_annotated_copy_replaces_our_layer_and_keeps_the_users(unb
     ws = third["表三"]
     assert ws[CELLS["t3.new.natural"].address].comment.text == "请财务科核对"
     assert ws[CELLS["t3.r7.total"].address].comment is None
-    assert ws[CELLS["t3.r7.total"].address].fill.fgColor.rgb == "FFFFFFF0"  # the template's input colour
+    assert ws[CELLS["t3.r7.total"].address].fill.fgColor.rgb == "FF" + INPUT_FILL[1:]  # the template's input colour
     assert third.sheetnames.count(RESULTS_SHEET) == 1
 
 

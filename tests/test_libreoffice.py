@@ -72,3 +72,20 @@ def test_a_workbook_saved_by_libreoffice_reads_back_the_same(tmp_path, soffice):
     saved = read_workbook(tmp_path / "lo" / "filled.xlsx")
     assert saved.hits == [] and saved.issues == {}
     assert saved.data == read_workbook(original).data
+
+
+def test_the_results_sheet_prints_landscape_with_every_column(tmp_path, soffice):
+    """The 检查结果 sheet (the copy's first sheet), printed: A4 landscape, every column on the page."""
+    import pdfplumber
+
+    import nianbao
+    from nianbao.annotate import annotate
+
+    report = fill(load_spec("2021"), tmp_path / "r.xlsx", {"t3.new.natural": None, "t3.new.total": 5}, year=2025)
+    copy = annotate(report, nianbao.check(report).findings, tmp_path / "copy.xlsx")
+    assert soffice(copy, tmp_path / "pdf", "pdf").returncode == 0
+    with pdfplumber.open(tmp_path / "pdf" / "copy.pdf") as pdf:
+        first = pdf.pages[0]
+        text = first.extract_text()
+    assert "检查结果" in text and first.width > first.height
+    assert "说明" in text and "原文位置" in text  # the last column is on the page too

@@ -93,6 +93,13 @@ def note_text(findings: list[Finding]) -> str:
     return "\n".join(lines)
 
 
+def note_size(text: str, width: int = 320) -> tuple[int, int]:
+    """A note's box in points, tall enough for its text: about 22 Chinese characters a line."""
+    per_line = width // 14
+    lines = sum(max(1, -(-len(line) // per_line)) for line in text.split("\n"))
+    return width, min(40 + 18 * lines, 600)
+
+
 def by_place(findings: list[Finding], sheets: list[str]) -> dict[tuple[str, str], list[Finding]]:
     """The findings shown on each cell, for cells of the given sheets."""
     grouped: dict[tuple[str, str], list[Finding]] = defaultdict(list)
@@ -146,7 +153,7 @@ def _apply(wb: Workbook, findings: list[Finding]) -> None:
         text = note_text(group)
         user = cell.comment.text if cell.comment is not None else ""
         comment = Comment(f"{user}\n\n{text}" if user else text, AUTHOR)
-        comment.width, comment.height = 320, min(60 + 40 * len(group), 400)
+        comment.width, comment.height = note_size(comment.text)
         cell.comment = comment
         severity = severity_of(group)
         marks.append([sheet, address, _fill_json(cell.fill)])
@@ -182,6 +189,11 @@ def _results_sheet(wb: Workbook, findings: list[Finding], source: str) -> None:
     for col, width in zip("ABCDEFGHIJK", (6, 9, 7, 12, 18, 30, 18, 70, 10, 10, 22), strict=True):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A4"
+    # Printed landscape on A4, every column (说明 included) on the page, the header on every page.
+    ws.page_setup.orientation, ws.page_setup.paperSize = "landscape", ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "3:3"
     if findings:
         ws.auto_filter.ref = f"A3:K{ws.max_row}"
     wb.active = 0

@@ -49,6 +49,14 @@ def _widths(ws, widths: dict[tuple[int, int], float]) -> None:
         ws.set_column(first, last, width)
 
 
+def _printable(ws, header_row: int) -> None:
+    """A4 landscape, all columns on the page, the header row repeated on every page."""
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(header_row)
+
+
 def write_xlsx(results: list[Result], path: Path) -> Path:
     out_dir = path.parent
     titles = {r.id: r.title for r in all_rules()}
@@ -79,6 +87,7 @@ def write_xlsx(results: list[Result], path: Path) -> Path:
         _widths(ws, {(0, 0): 6, (1, 1): 36, (2, 2): 24, (3, 7): 8, (8, 8): 80, (9, 9): 30})
         ws.freeze_panes(4, 0)
         ws.autofilter(3, 0, 3 + len(results), len(header) - 1)
+        _printable(ws, 3)
 
         rules_ws = wb.add_worksheet("按规则")
         rules_ws.write_row(0, 0, ["规则", "严重程度", "名称", "涉及文件数", "发现数"], bold)
@@ -87,6 +96,7 @@ def write_xlsx(results: list[Result], path: Path) -> Path:
             rules_ws.write_url(row, 0, f"internal:'{rule_id}'!A1", string=rule_id)
             rules_ws.write_row(row, 1, [severities.get(rule_id, ""), titles.get(rule_id, ""), len(files), len(hits)])
         _widths(rules_ws, {(2, 2): 36, (3, 4): 12})
+        _printable(rules_ws, 0)
         if by_rule:
             chart = wb.add_chart({"type": "bar"})
             n = len(by_rule)
@@ -94,8 +104,13 @@ def write_xlsx(results: list[Result], path: Path) -> Path:
             chart.set_title({"name": "各规则涉及的文件数"})
             chart.set_legend({"none": True})
             chart.set_y_axis({"reverse": True})
-            chart.set_size({"width": 640, "height": max(300, 24 * n + 80)})
-            rules_ws.insert_chart(1, 6, chart)
+            most = max(len({str(r.path) for r, _ in hits}) for hits in by_rule.values())
+            chart.set_x_axis({"min": 0, "major_unit": max(1, -(-most // 10)), "num_format": "0"})  # whole files
+            # On a sheet of its own, so it prints on a page of its own.
+            sheet = wb.add_chartsheet("图表")
+            sheet.set_chart(chart)
+            sheet.set_paper(9)
+            sheet.set_landscape()
 
         for rule_id, hits in by_rule.items():
             sheet = wb.add_worksheet(rule_id)
@@ -106,6 +121,7 @@ def write_xlsx(results: list[Result], path: Path) -> Path:
                 sheet.write_row(row, 0, [str(r.path), r.office or "", r.year or "", f"{f.sheet}!{f.cell}" if f.cell else "", f.message], wrap)
                 _copy_link(sheet, row, 5, out_dir, r)
             _widths(sheet, {(0, 0): 36, (1, 1): 24, (4, 4): 80, (5, 5): 30})
+            _printable(sheet, 2)
         close_workbook(wb)
     return path
 

@@ -52,15 +52,18 @@ class _Formats:
         self.check = wb.add_format(base | {"align": "center", "font_color": "#375623", "bg_color": "#EBF1DE", "border": 1})
         self.check_label = wb.add_format(base | {"font_color": "#375623", "bg_color": "#EBF1DE", "border": 1})
         self.bad = wb.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
-        number = boxed | {"locked": False, "align": "right", "bg_color": "#FFFFF0"}
+        number = boxed | {"locked": False, "align": "right", "bg_color": INPUT_FILL}
         self.inputs = {
             "count": wb.add_format(number | {"num_format": "0"}),
             "delta": wb.add_format(number | {"num_format": "0"}),
             "amount": wb.add_format(number | {"num_format": "0.0000"}),
             "year": wb.add_format(number | {"num_format": "0"}),
             "date": wb.add_format(number | {"num_format": "yyyy-mm-dd"}),
-            "text": wb.add_format(boxed | {"locked": False, "align": "left", "valign": "top", "bg_color": "#FFFFF0"}),
+            "text": wb.add_format(boxed | {"locked": False, "align": "left", "valign": "top", "bg_color": INPUT_FILL}),
         }
+
+
+INPUT_FILL = "#FFF2CC"  # the 说明 sheet's 浅黄色: light enough to print, clearly not white on screen
 
 
 def _write_text(ws: Worksheet, fmt: _Formats, text) -> None:
@@ -194,6 +197,8 @@ def _instructions(wb: xlsxwriter.Workbook, fmt: _Formats, spec: FormSpec, rules:
     for row, (style, text) in enumerate(lines):
         ws.write_string(row, 0, text, getattr(fmt, style))
     ws.set_column(1, 1, 18)
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
     return ws
 
