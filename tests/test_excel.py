@@ -387,3 +387,12 @@ def test_every_xlwings_attribute_we_use_exists():
         for attribute in attributes:
             assert hasattr(cls, attribute), f"{cls.__name__}.{attribute}"
     assert sys.modules.get("xlwings.pro") is None  # never imported: it needs a licence key
+
+
+def test_the_button_path_loads_no_importer_packages(unbalanced):
+    """A click imports what reading, checking and annotating need, not the importers' libraries."""
+    code = (f"import sys, nianbao, nianbao.excel, nianbao.annotate; r = nianbao.check({str(unbalanced)!r}); assert r.findings; "
+            "print(sorted(m for m in ('pdfplumber', 'pdfminer', 'docx', 'zhconv', 'charset_normalizer', 'bs4') if m in sys.modules))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
