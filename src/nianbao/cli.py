@@ -126,7 +126,7 @@ def import_command(
         out.print(f"  [yellow]{rule.severity}[/yellow] {hit.rule} {rule.title}：{hit.params.get('detail', '')}")
     by_table: dict[str, list[str]] = {}
     for key in imported.missing:
-        by_table.setdefault(spec.cells[key].table, []).append(key)
+        by_table.setdefault(spec.cells[key].table or spec.text_sheet, []).append(key)
     for table, keys in by_table.items():
         listed = [spec.cells[k].row_label or spec.cells[k].label for k in keys]
         names = "、".join(dict.fromkeys(listed))

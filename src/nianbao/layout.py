@@ -122,6 +122,7 @@ def _text_sheet(spec: FormSpec) -> SheetLayout:
             sheet.texts.append(Text(row, 1, f"见工作表「{target}」", "link", link=target))
         row += 1
     sheet.last_row, sheet.last_col = row - 1, 1
+    _fit_rows(sheet)
     return sheet
 
 
@@ -191,14 +192,23 @@ def _table_sheet(table: Table) -> SheetLayout:
         sheet.widths[level] = 44 if level == n_label - 1 else min(max(6, longest * 1.2), 14)
     for c in range(n_label, n_label + width):
         sheet.widths[c] = 11
-    # Long labels wrap: give their rows room (a CJK character is about two width units).
+    _fit_rows(sheet)
+    return sheet
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """How many lines ``text`` wraps to in a column ``width`` units wide (a CJK character is about two)."""
+    return max(1, -(-len(text) * 2 // max(1, int(width))))
+
+
+def _fit_rows(sheet: SheetLayout) -> None:
+    """Long labels wrap: give their rows room, so wrapped lines never overlap the next row."""
     for text in sheet.texts:
         if text.style in ("label", "header") and (text.last_row or text.row) == text.row:
             room = sum(sheet.widths.get(c, 8.43) for c in range(text.col, (text.last_col or text.col) + 1))
-            lines = -(-len(text.text) * 2 // int(room))
+            lines = wrapped_lines(text.text, room)
             if lines > 1:
                 sheet.heights[text.row] = max(sheet.heights.get(text.row, 0), 14 * lines)
-    return sheet
 
 
 @cache

@@ -18,7 +18,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from nianbao import __version__
 from nianbao.files import atomic_path, close_workbook
-from nianbao.layout import FormLayout, InputCell, SheetLayout, absolute, form_layout
+from nianbao.layout import FormLayout, InputCell, SheetLayout, absolute, form_layout, wrapped_lines
 from nianbao.read import META_SHEET
 from nianbao.rules.catalogue import Instance, RuleSet, ruleset
 from nianbao.rules.expr import Compare, refs, to_excel
@@ -63,6 +63,7 @@ class _Formats:
         }
 
 
+INSTRUCTIONS_WIDTH = 86  # fits A4 portrait at 100%, so no viewer has to scale it
 INPUT_FILL = "#FFF2CC"  # the 说明 sheet's 浅黄色: light enough to print, clearly not white on screen
 
 
@@ -165,7 +166,7 @@ def _live_checks(ws: Worksheet, fmt: _Formats, sheet: SheetLayout, layout: FormL
 
 def _instructions(wb: xlsxwriter.Workbook, fmt: _Formats, spec: FormSpec, rules: RuleSet) -> Worksheet:
     ws = wb.add_worksheet(INSTRUCTIONS_SHEET)
-    ws.set_column(0, 0, 110)
+    ws.set_column(0, 0, INSTRUCTIONS_WIDTH)
     lines = [
         ("title", "政府信息公开工作年度报告 填报模板 — 说明"),
         ("plain", f"格式：{spec.title}（{spec.notice}），适用于 {spec.year_from} 年度"
@@ -196,9 +197,11 @@ def _instructions(wb: xlsxwriter.Workbook, fmt: _Formats, spec: FormSpec, rules:
     ]
     for row, (style, text) in enumerate(lines):
         ws.write_string(row, 0, text, getattr(fmt, style))
+        if wrapped_lines(text, INSTRUCTIONS_WIDTH) > 1:  # wrapped text gets the room it needs, not overlap
+            ws.set_row(row, 15 * wrapped_lines(text, INSTRUCTIONS_WIDTH))
     ws.set_column(1, 1, 18)
     ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
+    ws.fit_to_pages(1, 1)  # one page; "1 wide, any height" is not honoured by LibreOffice
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
     return ws
 
