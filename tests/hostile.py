@@ -267,6 +267,19 @@ def nested_html(depth: int, closed: bool = True):
     return make
 
 
+def million_cells(good: Path, folder: Path) -> Path:
+    """A 5 MB page of one table row with a million cells."""
+    out = folder / "million-cells.html"
+    out.write_text("<html><body><table><tr>" + "<td>1" * 1_000_000 + "</table></body></html>", encoding="utf-8")
+    return out
+
+
+def million_lines(good: Path, folder: Path) -> Path:
+    out = folder / "million-lines.txt"
+    out.write_text("示例县2025年政府信息公开工作年度报告\n" + "1\n" * 2_000_000, encoding="utf-8")
+    return out
+
+
 def huge_text(good: Path, folder: Path) -> Path:
     out = folder / "huge.txt"
     with out.open("wb") as fh:
@@ -352,6 +365,8 @@ CASES = [
     Case("nested-html-1000", nested_html(1000), rule="I001", bomb=True),  # checked: its tables are not found
     Case("nested-html-100000-open", nested_html(100_000, closed=False), rule="I001", bomb=True),
     Case("text-100mb", huge_text, "超出处理上限", bomb=True),
+    Case("html-million-cells", million_cells, "超出处理上限", bomb=True),
+    Case("text-million-lines", million_lines, "超出处理上限", bomb=True),
     Case("big5-page", big5_page, office="臺北市萬華區公所"),
     Case("injected-report", injected_report),
     Case("encrypted-pdf", encrypted_pdf, "密码"),

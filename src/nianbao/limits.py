@@ -27,6 +27,8 @@ class Limits:
     sheets: int = 500
     sheet_cells: int = 1_000_000  # rows x columns that a sheet's cells span
     text_bytes: int = 32 << 20  # a text, web page or Markdown report
+    pdf_pages: int = 300
+    document_cells: int = 200_000  # cells and lines of one published report (a real one has under 2,000)
     seconds: float = 60.0  # one file in a batch, from reading to its annotated copy
 
 

@@ -61,8 +61,29 @@ def split_line(line: str, origin: str) -> Row:
     return cells
 
 
-def from_text(text: str, where: str = "第{n}行") -> list[Row]:
-    return [split_line(line, where.format(n=n)) for n, line in enumerate(text.splitlines(), 1)]
+class Rows(list):
+    """A document's rows, refusing to grow past LIMITS.document_cells: a page of a million tiny
+    cells is small on disk and would take gigabytes as objects."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells = 0
+
+    def charge(self, cells: int) -> None:
+        self.cells += cells
+        if self.cells > LIMITS.document_cells:
+            raise ImportError_(f"超出处理上限：报告中的单元格和文字行超过 {LIMITS.document_cells} 个")
+
+    def add(self, row: Row) -> None:
+        self.charge(max(1, len(row)))
+        self.append(row)
+
+
+def from_text(text: str, where: str = "第{n}行", rows: Rows | None = None) -> Rows:
+    rows = Rows() if rows is None else rows
+    for n, line in enumerate(text.splitlines(), 1):
+        rows.add(split_line(line, where.format(n=n)))
+    return rows
 
 
 _DECLARED = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_-]+)""", re.IGNORECASE)
@@ -110,7 +131,7 @@ class _Tables(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.rows: list[Row] = []
+        self.rows = Rows()
         self.tables: list[dict] = []  # open tables, innermost last: number, rows so far, open row, open cell
         self.count = 0
         self.skip = 0
@@ -156,10 +177,11 @@ class _Tables(HTMLParser):
         for line in data.splitlines():
             self.line += 1
             if line.strip():
-                self.rows.append(split_line(line, f"网页文字第{self.line}行"))
+                self.rows.add(split_line(line, f"网页文字第{self.line}行"))
 
     def _end_cell(self, table: dict) -> None:
         if table["cell"] is not None:
+            self.rows.charge(1)  # counted as it is made: one <tr> may hold a million cells
             row = table["row"]
             row.append(Cell(" ".join("".join(table["cell"]).split()), f"第{table['n']}个表格第{table['r']}行第{len(row) + 1}格"))
             table["cell"] = None
@@ -167,7 +189,7 @@ class _Tables(HTMLParser):
     def _end_row(self, table: dict) -> None:
         self._end_cell(table)
         if table["row"] is not None:
-            self.rows.append(table["row"])
+            self.rows.append(table["row"])  # its cells were counted one by one
             table["row"] = None
 
     def close(self) -> None:
@@ -195,14 +217,14 @@ def load_docx(path: Path) -> list[Row]:
         raise ImportError_(f"超出处理上限：{exc}") from None
     except Exception as exc:  # python-docx raises several kinds for a broken package
         raise ImportError_(f"Word 文件无法打开（{type(exc).__name__}）") from None
-    rows: list[Row] = []
+    rows = Rows()
     paragraphs = tables = 0
     for block in document.element.body.iterchildren():
         if block.tag.endswith("}p"):
             paragraphs += 1
             text = Paragraph(block, document).text
             if text.strip():
-                rows.append(split_line(text, f"第{paragraphs}段"))
+                rows.add(split_line(text, f"第{paragraphs}段"))
         elif block.tag.endswith("}tbl"):
             tables += 1
             for r, row in enumerate(Table(block, document).rows, 1):
@@ -214,7 +236,7 @@ def load_docx(path: Path) -> list[Row]:
                     # A vertically merged cell shows its text only in its first row.
                     merged = cell._tc.tcPr is not None and cell._tc.tcPr.vMerge is not None and cell._tc.tcPr.vMerge.val != "restart"
                     cells.append(Cell("" if merged else " ".join(cell.text.split()), f"第{tables}个表格第{r}行第{c}格"))
-                rows.append(cells)
+                rows.add(cells)
     return rows
 
 
@@ -223,13 +245,17 @@ def load_pdf(path: Path) -> list[Row]:
 
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 
-    rows: list[Row] = []
+    rows = Rows()
     try:
         check_size(path, LIMITS.file_bytes)
         with pdfplumber.open(str(path)) as pdf:
+            if len(pdf.pages) > LIMITS.pdf_pages:
+                raise LimitError(f"PDF 有 {len(pdf.pages)} 页，超过上限 {LIMITS.pdf_pages} 页")
             for p, page in enumerate(pdf.pages, 1):
                 text = _PAGE_NUMBER.sub("", page.extract_text() or "")
-                rows.extend(from_text(text, f"第{p}页第{{n}}行"))
+                from_text(text, f"第{p}页第{{n}}行", rows)
+    except ImportError_:
+        raise
     except LimitError as exc:
         raise ImportError_(f"超出处理上限：{exc}") from None
     except (PDFPasswordIncorrect, PDFEncryptionError):
