@@ -18,27 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests/hostile.py makes the inputs
 
+from tests.hostile import CASES, SPEC, check_alone, many_sheets  # noqa: E402
+
 from nianbao.samples import fill  # noqa: E402
-from tests.hostile import CASES, SPEC, many_sheets  # noqa: E402
-
-ONE = """
-import resource, sys, time
-
-
-def peak():  # MiB; VmHWM starts afresh at exec, where ru_maxrss keeps the forking parent's peak
-    try:
-        return int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) // 1024
-    except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-
-
-start = time.monotonic()
-import nianbao
-imported = time.monotonic()
-result = nianbao.check(sys.argv[1])
-print(round(time.monotonic() - imported, 2), peak(), result.status,
-      (result.reason or "")[:70], sep="|")
-"""
 
 
 def main() -> None:
@@ -59,9 +41,8 @@ def main() -> None:
     inputs = [(c.name, c.make(good, cases)) for c in CASES if c.bomb]
     inputs.append(("sheets-499 (under limit)", many_sheets(484)(good, args.folder)))  # 15 sheets of the template + 484
     for name, path in inputs:
-        run = subprocess.run([sys.executable, "-c", ONE, str(path)], capture_output=True, text=True, timeout=600)
-        seconds, peak, status, reason = run.stdout.strip().split("|")
-        print(f"{name:26} {path.stat().st_size / 1024:8.0f}K {float(seconds):8.2f} {int(peak):9d}  {status} {reason}")
+        alone = check_alone(path)
+        print(f"{name:26} {path.stat().st_size / 1024:8.0f}K {alone.seconds:8.2f} {alone.peak_mib:9d}  {alone.status} {alone.reason[:70]}")
 
     batch = args.folder / "batch"
     batch.mkdir()

@@ -10,11 +10,11 @@ from openpyxl.comments import Comment
 from openpyxl.styles import PatternFill
 
 import nianbao
-from nianbao.template import INPUT_FILL
 from nianbao.annotate import MARKER, RESULTS_SHEET
 from nianbao.layout import form_layout
 from nianbao.samples import fill
 from nianbao.spec import load_spec
+from nianbao.template import INPUT_FILL
 
 SPEC = load_spec("2021")
 CELLS = form_layout(SPEC).inputs

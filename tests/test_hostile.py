@@ -23,7 +23,7 @@ from openpyxl import load_workbook
 import nianbao
 from nianbao.samples import fill
 
-from .hostile import CASES, HYPERLINK, INJECTION, SPEC
+from .hostile import CASES, HYPERLINK, INJECTION, SPEC, check_alone
 
 SMALL = [c for c in CASES if not c.bomb]
 BOMBS = [c for c in CASES if c.bomb]
@@ -53,34 +53,15 @@ def test_each_damaged_or_odd_file_gets_its_answer(case, good, tmp_path):
         assert result.office == case.office
 
 
-PEAK = """
-import resource, sys, time
-
-
-def peak():  # MiB; VmHWM starts afresh at exec, where ru_maxrss keeps the forking parent's peak
-    try:
-        return int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) // 1024
-    except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-
-
-import nianbao
-start = time.monotonic()
-result = nianbao.check(sys.argv[1])
-print(result.status, round(time.monotonic() - start, 2), peak(), result.reason, sep="|")
-"""
-
-
 @pytest.mark.parametrize("case", BOMBS, ids=[c.name for c in BOMBS])
 def test_bombs_are_refused_with_little_memory(case, good, tmp_path):
     path = case.make(good, tmp_path)
-    run = subprocess.run([sys.executable, "-c", PEAK, str(path)], capture_output=True, text=True, timeout=120)
-    status, _, peak_mib, reason = run.stdout.strip().split("|")
-    assert int(peak_mib) < 500, f"{case.name}: peak {peak_mib} MiB"
+    alone = check_alone(path)
+    assert alone.peak_mib < 500, f"{case.name}: peak {alone.peak_mib} MiB"
     if case.reason:
-        assert status == "failed" and case.reason in reason, reason
+        assert alone.status == "failed" and case.reason in alone.reason, alone.reason
     else:
-        assert status == "errors"  # a page without tables is checked, and says its tables are not found
+        assert alone.status == "errors"  # a page without tables is checked, and says its tables are not found
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,7 @@ restores them. Errors are shown in a Chinese message box, not as a Python traceb
 
 from __future__ import annotations
 
-from nianbao.annotate import (FILLS, MARKER, MARKS_SHEET, RESULTS_SHEET, as_excel_text, by_place, note_text, results_rows, severity_of,
-                              user_part)
+from nianbao.annotate import FILLS, MARKER, MARKS_SHEET, RESULTS_SHEET, as_excel_text, by_place, note_text, results_rows, severity_of, user_part
 from nianbao.check import check_values
 from nianbao.findings import Finding
 from nianbao.read import ReadError, Source, read_source

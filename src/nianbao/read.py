@@ -21,11 +21,11 @@ from pathlib import Path
 
 from python_calamine import CalamineWorkbook
 
+from nianbao.files import describe_os_error
 from nianbao.findings import Hit
 from nianbao.layout import a1, defined_name, form_layout
-from nianbao.spec import FormSpec, SpecError, load_spec
-from nianbao.files import describe_os_error
 from nianbao.limits import LIMITS, LimitError, check_package, check_sheets, check_size
+from nianbao.spec import FormSpec, SpecError, load_spec
 from nianbao.values import FORMULA_NO_CACHE, NUMBERS, CellValue, ErrorValue, from_float, interpret
 
 META_SHEET = "_nianbao"  # hidden sheet: format id and template version

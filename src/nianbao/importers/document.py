@@ -242,7 +242,6 @@ def load_docx(path: Path) -> list[Row]:
 
 def load_pdf(path: Path) -> list[Row]:
     import pdfplumber
-
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 
     rows = Rows()
