@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -115,6 +116,28 @@ def test_pairs_by_office_and_year_across_folders(tmp_path, cli):
     assert json.loads(alone.stdout)["files"][0]["findings"] == []
 
 
+def test_pairs_an_office_named_with_its_superior_areas_and_says_how(tmp_path, cli):
+    from nianbao.samples import fill
+
+    spec = load_spec("2021")
+    carried = {"t3.new.natural": 2, "t3.new.total": 2, "t3.carry_out.natural": 2, "t3.carry_out.total": 2}
+    fill(spec, tmp_path / "2021" / "a.xlsx", carried | {"meta.office": "洪泽区人民政府办公室"}, year=2021)
+    fill(spec, tmp_path / "2022" / "b.xlsx", {"meta.office": "淮安市洪泽区人民政府办公室"}, year=2022)
+    fill(spec, tmp_path / "2022" / "c.xlsx", {"meta.office": "清河区人民政府办公室"}, year=2022)  # no report last year
+    run = cli("check", tmp_path / "2022", "--previous-dir", tmp_path / "2021", "--json", "--copies", "none")
+    files = {Path(f["path"]).name: f for f in json.loads(run.stdout)["files"]}
+    assert files["b.xlsx"]["previous"] == {"path": str(tmp_path / "2021" / "a.xlsx"), "match": "area"}
+    assert {f["rule"] for f in files["b.xlsx"]["findings"]} >= {"Y301", "Y002"}  # checked across years; the names differ
+    assert files["c.xlsx"]["previous"] is None and "清河区人民政府办公室" in files["c.xlsx"]["previous_note"]
+    text = cli("check", tmp_path / "2022", "--previous-dir", tmp_path / "2021", "--copies", "none").stdout
+    assert "去掉上级行政区划后一致" in text and "未配对上一年度报告" in text
+    # A folder of last year's reports with nothing readable is an error, not silence.
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "x.xlsx").write_text("not a workbook")
+    broken = cli("check", tmp_path / "2022", "--previous-dir", tmp_path / "empty", "--copies", "none")
+    assert broken.returncode == 2 and "没有能读取的上一年度报告" in broken.stderr
+
+
 def test_progress_bar_on_a_terminal_only(collection, tmp_path, cli):
     """A progress bar when a person watches (a terminal), plain lines when a script reads the output."""
     import shutil
@@ -138,3 +161,21 @@ def test_old_xls_files_in_a_folder_are_listed_not_skipped(tmp_path, cli):
     run = cli("check", tmp_path / "in", "--copies", "none")
     assert run.returncode == 2
     assert "旧格式.xls：这是旧版 .xls 文件，请用 Excel 或 WPS 另存为 .xlsx 后再检查" in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "same"),
+    [
+        ("淮安市洪泽区人民政府", "洪泽区人民政府", True),
+        ("江苏省淮安市洪泽区人民政府办公室", "洪泽区政府办", True),
+        ("示例县（区）管理委员会", "示例县(区)管委会", True),
+        ("洪泽区人民政府", "清河区人民政府", False),
+        ("洪泽区教育局", "洪泽区人民政府", False),
+        ("淮安市人民政府", "淮安市洪泽区人民政府", False),  # the city is not its district
+    ],
+)
+def test_office_names_compare_as_people_write_them(one, other, same):
+    from nianbao.batch import _same_office, office_key
+
+    a, b = office_key(one), office_key(other)
+    assert (a == b or _same_office(a, b)) is same

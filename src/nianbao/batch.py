@@ -34,6 +34,7 @@ from pebble import ProcessExpired, ProcessPool
 from nianbao.annotate import annotate
 from nianbao.check import Result, check_values, describe, failure_reason, read_any, sort_findings, to_finding
 from nianbao.files import Destinations
+from nianbao.findings import Hit
 from nianbao.importers import import_report, importable, write_template
 from nianbao.limits import LIMITS
 from nianbao.read import Values
@@ -276,20 +277,81 @@ def _check_all(pool: _Pool, paths: list[Path], size: int, progress: Progress | N
     return checked
 
 
-def _office_key(office: object) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(office or "")))
+_WORDS = (("管理委员会", "管委会"), ("办公室", "办"), ("(", ""), (")", ""), ("人民政府", "政府"))
+# A chain of administrative areas before an office's own name: 江苏省淮安市 in 江苏省淮安市洪泽区人民政府.
+_AREAS = re.compile(r"(?:[^省市县区州旗盟]{1,10}?(?:省|自治区|特别行政区|市|自治州|州|地区|盟|县|自治县|区|旗))+")
 
 
-def _pair(checked: list[Checked], candidates: list[Checked]) -> list[Values | None]:
-    """Each report's previous-year report among ``candidates``: same office, year - 1."""
-    index: dict[tuple[str, int], Values] = {}
+def office_key(office: object) -> str:
+    """An office name as compared for pairing: width, spaces and brackets ignored, 办公室/办 and
+    管理委员会/管委会 and 人民政府/政府 alike."""
+    key = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(office or "")))
+    for long, short in _WORDS:
+        key = key.replace(long, short)
+    return key
+
+
+def _same_office(key: str, other: str) -> bool:
+    """Whether two keys name one office, one with its superior areas spelt out (淮安市洪泽区政府 ↔ 洪泽区政府)."""
+    shorter, longer = sorted((key, other), key=len)
+    return bool(shorter) and longer.endswith(shorter) and _AREAS.fullmatch(longer[: len(longer) - len(shorter)]) is not None
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """How a report found last year's: the file, and by what ("exact", "normalised", "area", "given")."""
+
+    extract: Values | None
+    path: Path | None = None
+    match: str | None = None
+    note: str | None = None  # why none was found, when one was looked for
+
+
+MATCHES = {"exact": "机关名称完全一致", "normalised": "机关名称规范化后一致", "area": "去掉上级行政区划后一致", "given": "--previous 指定"}
+
+
+def _pair(checked: list[Checked], candidates: list[Checked], explain: bool) -> list[Pairing]:
+    """Each report's previous-year report among ``candidates`` (same office, year - 1), and with
+    ``explain`` why a report found none."""
+    by_year: dict[int, list[Checked]] = {}
     for c in candidates:
         if c.extract is not None and c.result.office and c.result.year:
-            index.setdefault((_office_key(c.result.office), c.result.year), c.extract)
-    return [
-        index.get((_office_key(c.result.office), c.result.year - 1)) if c.extract is not None and c.result.year else None
-        for c in checked
-    ]
+            by_year.setdefault(c.result.year, []).append(c)
+    pairs = []
+    for c in checked:
+        if c.extract is None or not c.result.year or not c.result.office:
+            pairs.append(Pairing(None, note="报告的机关名称或年度未能读取，无法配对上一年度报告" if explain and c.extract is not None else None))
+            continue
+        earlier = [e for e in by_year.get(c.result.year - 1, []) if e is not c]
+        key = office_key(c.result.office)
+        found, note = None, f"没有找到“{c.result.office}”{c.result.year - 1} 年度的报告"
+        for match, same in (("exact", lambda e: e.result.office == c.result.office), ("normalised", lambda e: office_key(e.result.office) == key),
+                            ("area", lambda e: _same_office(key, office_key(e.result.office)))):
+            hits = [e for e in earlier if same(e)]
+            if len(hits) > 1 and match == "area":  # 教育局 could be any of several areas' 教育局: never guess
+                note = f"{c.result.year - 1} 年度有多份可能是“{c.result.office}”的报告：" + "、".join(str(e.result.path) for e in hits)
+                break
+            if hits:
+                found = (hits[0], match)
+                break
+        if found:
+            pairs.append(Pairing(found[0].extract, found[0].result.path, found[1]))
+        else:
+            pairs.append(Pairing(None, note=note if explain else None))
+    return pairs
+
+
+def _twins(checked: list[Checked]) -> dict[int, list[Path]]:
+    """Reports of one office and year that came more than once in a batch: index -> the others."""
+    groups: dict[tuple[str, int], list[int]] = {}
+    for i, c in enumerate(checked):
+        if c.extract is not None and c.result.office and c.result.year:
+            groups.setdefault((office_key(c.result.office), c.result.year), []).append(i)
+    return {i: [checked[j].result.path for j in group if j != i] for group in groups.values() if len(group) > 1 for i in group}
+
+
+class PreviousDirError(Exception):
+    """--previous-dir names nothing that can be read; the message is one line of Chinese."""
 
 
 def check_many(
@@ -318,6 +380,12 @@ def check_many(
     pool = _Pool(workers)
     interrupted = True
     try:
+        others: list[Checked] = []
+        if previous_dir is not None:  # first, so that a folder with nothing readable stops the run at once
+            earlier, _ = discover([previous_dir])
+            others = _check_all(pool, [i.path for i in earlier], size, None, "previous")
+            if not any(o.extract is not None for o in others):
+                raise PreviousDirError(f"--previous-dir {previous_dir} 中没有能读取的上一年度报告（共 {len(others)} 个文件）")
         checked = _check_all(pool, [i.path for i in items], size, progress, "check")
         if previous is not None:
             (prev,) = _check_all(pool, [previous], 1, None, "previous")
@@ -325,21 +393,24 @@ def check_many(
                 for c in checked:
                     if c.result.reason is None:
                         c.result.reason = f"上一年度报告 {previous.name} 无法读取：{prev.result.reason}"
-            pairs = [prev.extract] * len(checked)
+            pairs = [Pairing(prev.extract, previous, "given")] * len(checked)
         else:
-            others: list[Checked] = []
-            if previous_dir is not None:
-                earlier, _ = discover([previous_dir])
-                others = _check_all(pool, [i.path for i in earlier], size, None, "previous")
-            pairs = _pair(checked, checked + others)
-        for c, prev in zip(checked, pairs, strict=True):
-            if prev is not None and c.extract is not None and c.result.reason is None:
-                try:
-                    rules = ruleset(c.extract.spec)
-                    found = [to_finding(rules, c.extract, h) for h in run_relations(rules, c.extract, prev, cross_year=True)]
-                    c.result.findings = sort_findings(c.extract.spec, c.result.findings + found)
-                except Exception as exc:
-                    c.result.fail(exc)
+            pairs = _pair(checked, checked + others, explain=previous_dir is not None)
+        twins = _twins(checked)
+        for index, (c, pairing) in enumerate(zip(checked, pairs, strict=True)):
+            if c.extract is None or c.result.reason is not None:
+                continue
+            c.result.previous = {"path": str(pairing.path), "match": pairing.match} if pairing.extract is not None else None
+            c.result.previous_note = pairing.note
+            hits = [Hit("Y003", ("meta.office",), {"detail": "、".join(map(str, twins[index]))})] if index in twins else []
+            try:
+                rules = ruleset(c.extract.spec)
+                if pairing.extract is not None:
+                    hits += run_relations(rules, c.extract, pairing.extract, cross_year=True)
+                found = [to_finding(rules, c.extract, h) for h in hits]
+                c.result.findings = sort_findings(c.extract.spec, c.result.findings + found)
+            except Exception as exc:
+                c.result.fail(exc)
 
         wanted = [(item, c.result) for item, c in zip(items, checked, strict=True)
                   if c.result.reason is None and (copies == "all" or (copies == "findings" and c.result.findings))]

@@ -32,6 +32,8 @@ class Result:
     error: str | None = None  # the exception behind ``reason``, for maintainers
     values: Values | None = None
     output: Path | None = None  # the annotated copy, once written
+    previous: dict | None = None  # last year's report in a batch: {"path", "match"} (batch.MATCHES)
+    previous_note: str | None = None  # why none was found, when one was looked for
 
     @property
     def errors(self) -> int:
@@ -57,6 +59,8 @@ class Result:
             "reason": self.reason,
             "error": self.error,
             "output": str(self.output) if self.output else None,
+            "previous": self.previous,
+            "previous_note": self.previous_note,
             "errors": self.errors,
             "warnings": self.warnings,
             "findings": [f.to_dict() for f in self.findings],

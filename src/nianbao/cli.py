@@ -203,6 +203,12 @@ def _print_result(result: Result, findings: bool = True) -> None:
         return
     mark = {"errors": "[red]✗[/red]", "warnings": "[yellow]![/yellow]", "clean": "[green]✓[/green]"}[result.status]
     out.print(f"{mark} {escape(str(result.path))}（{result.format}）：错误 {result.errors} 项，提示 {result.warnings} 项")
+    if result.previous:
+        from nianbao.batch import MATCHES
+
+        out.print(f"  上一年度报告：{escape(result.previous['path'])}（{MATCHES[result.previous['match']]}）")
+    elif result.previous_note:
+        out.print(f"  [yellow]未配对上一年度报告[/yellow]：{escape(result.previous_note)}，跨年度规则未执行")
     if not findings:
         return
     for f in result.findings[:SHOWN]:
@@ -267,7 +273,7 @@ def check_command(
     同一批文件中同一机关相邻两年的报告自动配对，执行跨年度规则。
     退出码 / exit code: 0 通过, 1 有错误（--fail-on warning：有错误或提示）, 2 有文件无法检查。
     """
-    from nianbao.batch import check_many
+    from nianbao.batch import PreviousDirError, check_many
     from nianbao.files import Destinations, OutputError, folder_lock
     from nianbao.summary import write_summary
 
@@ -287,7 +293,7 @@ def check_command(
     except KeyboardInterrupt:
         err.print("已中断：工作进程已停止，未写出汇总；已写出的批注副本都是完整的")
         raise typer.Exit(130) from None
-    except OutputError as exc:
+    except (OutputError, PreviousDirError) as exc:
         err.print(f"[red]错误：[/red]{escape(str(exc))}")
         raise typer.Exit(2) from None
     except OSError as exc:  # the disk filled or the folder went away while writing the summary

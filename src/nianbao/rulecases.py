@@ -73,6 +73,11 @@ def run_case_files(case: Case, folder: Path) -> Result:
         current = fill(case.spec, folder / "current.xlsx", values)
     if case.data.get("relabel"):
         _relabel(current, case.spec, case.data["relabel"])
+    if "twin" in case.data:  # a second report of the same office and year, checked in one batch
+        from nianbao.batch import check_many
+
+        twin = fill(case.spec, folder / "twin.xlsx", values | (case.data["twin"] or {}))
+        return check_many([current, twin], copies="none", jobs=1)[0]
     previous = None
     if "previous" in case.data:
         year = values.get("meta.year", case.spec.year_from)

@@ -29,6 +29,15 @@ def _first_findings(result: Result) -> str:
     return "\n".join(lines + ([f"……另有 {more} 项"] if more > 0 else []))
 
 
+def _previous(result: Result) -> str:
+    """Which report was last year's, and how it was found; or why none was."""
+    from nianbao.batch import MATCHES
+
+    if result.previous:
+        return f"{result.previous['path']}（{MATCHES[result.previous['match']]}）"
+    return f"未配对：{result.previous_note}" if result.previous_note else ""
+
+
 def _by_rule(results: list[Result]) -> dict[str, list[tuple[Result, object]]]:
     grouped: dict[str, list] = defaultdict(list)
     for result in results:
@@ -75,7 +84,7 @@ def write_xlsx(results: list[Result], path: Path) -> Path:
         ws.write(0, 0, f"年度报告检查汇总：共 {len(results)} 个文件；"
                        + "，".join(f"{k} {counts[k]} 个" for k in ("有错误", "有提示", "通过", "无法检查")), title)
         ws.write(1, 0, f"nianbao {__version__}；错误必须修改，提示修改或说明。点击“批注副本”打开标注了问题的工作簿。")
-        header = ["序号", "文件", "机关", "年度", "格式", "状态", "错误", "提示", "主要问题", "批注副本"]
+        header = ["序号", "文件", "机关", "年度", "格式", "状态", "错误", "提示", "主要问题", "批注副本", "上一年度报告"]
         ws.write_row(3, 0, header, bold)
         for i, r in enumerate(results, 1):
             row = 3 + i
@@ -84,7 +93,8 @@ def write_xlsx(results: list[Result], path: Path) -> Path:
             ws.write_row(row, 6, [r.errors, r.warnings], wrap)
             ws.write(row, 8, _first_findings(r), wrap)
             _copy_link(ws, row, 9, out_dir, r)
-        _widths(ws, {(0, 0): 6, (1, 1): 36, (2, 2): 24, (3, 7): 8, (8, 8): 80, (9, 9): 30})
+            ws.write_string(row, 10, _previous(r), wrap)
+        _widths(ws, {(0, 0): 6, (1, 1): 36, (2, 2): 24, (3, 7): 8, (8, 8): 80, (9, 10): 30})
         ws.freeze_panes(4, 0)
         ws.autofilter(3, 0, 3 + len(results), len(header) - 1)
         _printable(ws, 3)
@@ -137,10 +147,11 @@ def csv_text(value: object) -> object:
 def write_csv(results: list[Result], path: Path) -> Path:
     with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["path", "office", "year", "format", "status", "状态", "errors", "warnings", "rules", "reason", "output"])
+        writer.writerow(["path", "office", "year", "format", "status", "状态", "errors", "warnings", "rules", "reason", "output", "previous"])
         for r in results:
             writer.writerow([csv_text(str(v)) for v in (r.path, r.office or "", r.year or "", r.format or "", r.status, STATUS[r.status],
-                             r.errors, r.warnings, " ".join(sorted({f.rule for f in r.findings})), r.reason or "", r.output or "")])
+                             r.errors, r.warnings, " ".join(sorted({f.rule for f in r.findings})), r.reason or "", r.output or "",
+                             _previous(r))])
     return path
 
 

@@ -33,7 +33,7 @@ from nianbao.values import NORMALISED, UNREAD
 
 KINDS = ("relation", "cell", "schema", "reported", "narrative", "mention")
 SCHEMA_CHECKS = ("integer", "non_negative", "max_decimals", "year_range")
-CASE_FIELDS = {"values", "previous", "expect", "relabel", "note", "report", "edit", "template"}
+CASE_FIELDS = {"values", "previous", "expect", "relabel", "note", "report", "edit", "template", "twin"}
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
 _ALLOWED = {
     "relation": {"left", "right", "diff"},
