@@ -402,7 +402,7 @@ def check_many(
                 continue
             c.result.previous = {"path": str(pairing.path), "match": pairing.match} if pairing.extract is not None else None
             c.result.previous_note = pairing.note
-            hits = [Hit("Y003", ("meta.office",), {"detail": "、".join(map(str, twins[index]))})] if index in twins else []
+            hits = [Hit("Y003", ("meta.office",), {"detail": "、".join(p.name for p in twins[index])})] if index in twins else []
             try:
                 rules = ruleset(c.extract.spec)
                 if pairing.extract is not None:

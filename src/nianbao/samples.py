@@ -21,7 +21,15 @@ def base_values(spec: FormSpec, year: int | None = None) -> dict[str, object]:
     for key, cell in spec.cells.items():
         values[key] = {"year": year, "date": dt.date(year + 1, 1, 20)}.get(cell.type, _ZERO.get(cell.type))
     values["meta.office"] = "示例县人民政府办公室"
+    # Sections that say what the notice asks for, so a sample differs from a clean report only where told.
+    values |= {k: v for k, v in SECTIONS.items() if k in values}
     return values
+
+
+SECTIONS = {
+    "text.s5": "存在的主要问题：公开内容的规范性有待提高。改进情况：加强业务培训，完善审核制度。",
+    "text.s6": "本年度未收取信息处理费。",
+}
 
 
 def fill(spec: FormSpec, path: Path, overrides: dict | None = None, year: int | None = None) -> Path:

@@ -45,7 +45,7 @@ _ALLOWED = {
 }
 _FIELDS = {"id", "title", "severity", "kind", "message", "citation", "description", "cases",
            "check", "when", "for_each", "tolerance", "live", "cells", "issue", "types", "required_only",
-           "schema", "param", "text", "patterns", "value", "words"}
+           "schema", "param", "text", "patterns", "value", "words", "min_chars"}
 
 
 class RuleError(ValueError):
@@ -78,6 +78,7 @@ class Rule:
     patterns: tuple[str, ...] = ()
     value: str | None = None
     words: tuple[str, ...] = ()
+    min_chars: int = 0  # a mention rule: text shorter than this says nothing, whatever words it has
     cross_year: bool = False  # reads the previous year's report ("prev." in check or when)
 
 
@@ -151,6 +152,8 @@ def _parse_rule(data: dict, path: Path, index: int) -> Rule:
             raise _fail(path, rule_id, "narrative 规则需要 patterns（每个含 {n}）和 value")
         if kind == "mention" and not data.get("words"):
             raise _fail(path, rule_id, "mention 规则需要 words")
+        if not isinstance(data.get("min_chars", 0), int) or data.get("min_chars", 0) < 0:
+            raise _fail(path, rule_id, "min_chars 应为不小于 0 的整数")
     if kind == "schema" and data.get("schema") not in SCHEMA_CHECKS:
         raise _fail(path, rule_id, f"schema 应为 {', '.join(SCHEMA_CHECKS)} 之一")
     types = tuple(data.get("types") or ())
@@ -182,6 +185,7 @@ def _parse_rule(data: dict, path: Path, index: int) -> Rule:
         patterns=tuple(data.get("patterns") or ()),
         value=data.get("value"),
         words=tuple(data.get("words") or ()),
+        min_chars=int(data.get("min_chars", 0)),
         cross_year="prev." in " ".join((str(data.get("check") or ""), *((when,) if isinstance(when, str) else when))),
     )
 

@@ -124,14 +124,20 @@ def run_text_rules(rules: RuleSet, values: Values) -> list[Hit]:
             hits.append(Hit(rule.id, (found[0][2], *instance.show), params))
     for rule in rules.of_kind("mention"):
         (instance,) = rules.instances[rule.id]
-        try:
-            if not all(_verdict(instance, w, current, {})[0] for w in instance.when):
-                continue
-            left = evaluate_linear(instance.linear[id(instance.when[0].parts[0])][0], current, {})
-        except (Unknown, KeyError, IndexError):
+        texts = [current.get(k) for k in rule.text if isinstance(current.get(k), str)]
+        if not texts:  # the section is blank or unread: C002 or C011 says so already
             continue
-        text = "".join(current.get(k) or "" for k in rule.text if isinstance(current.get(k), str))
-        if not any(word in text for word in rule.words):
+        left, guard = None, ()
+        if instance.when:
+            try:
+                if not all(_verdict(instance, w, current, {})[0] for w in instance.when):
+                    continue
+                left = evaluate_linear(instance.linear[id(instance.when[0].parts[0])][0], current, {})
+            except (Unknown, KeyError, IndexError):
+                continue
             guard = tuple(r.key for r in single_refs(instance.when[0].parts[0]))
+        text = "".join(texts)
+        said = len(re.sub(r"[\W_]+", "", text))  # characters that say something: no spaces or punctuation
+        if said < rule.min_chars or not any(word in text for word in rule.words):
             hits.append(Hit(rule.id, (rule.text[0], *guard), {"left": left, "text": rules.spec.cells[rule.text[0]].label}))
     return hits
