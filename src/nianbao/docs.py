@@ -10,7 +10,7 @@ from nianbao.spec import all_specs
 _KIND = {"relation": "单元格关系", "cell": "单元格内容", "schema": "取值范围（Pandera 模式）", "reported": "读取或导入时报告",
          "narrative": "正文中的数字", "mention": "正文应提及的内容"}
 _FAMILY = {"S": "模板结构", "C": "单元格内容", "V": "取值范围", "B": "表内关系", "Y": "跨年度", "F": "格式与年度",
-           "I": "导入已发布的报告", "N": "正文与表格"}
+           "I": "导入已发布的报告", "N": "正文与表格", "P": "合理性（提示）"}
 
 
 def _formats(rule: Rule) -> list:

@@ -82,7 +82,8 @@ def realistic_values(spec: FormSpec, rng: random.Random, office: str, year: int,
     applicants = [c.key for c in t3.columns if c.key != "total"]
     results = [r.key for r in t3.rows if r.key not in ("new", "carry_in", "r7", "carry_out")]
     for col in applicants:
-        new = rng.choice([0, 0, 1, 2, 5, 12, 30]) if col == "natural" else rng.choice([0, 0, 0, 0, 1, 2])
+        # At most 19 in all: consecutive years never differ by the 20 cases the plausibility rules (P1xx) look at.
+        new = rng.choice([0, 0, 1, 2, 5, 9]) if col == "natural" else rng.choice([0, 0, 0, 0, 1, 2])
         carried = (carry_in or {}).get(col, 0)
         handled = new + carried
         carry_out = rng.randint(0, min(2, handled))
@@ -92,8 +93,8 @@ def realistic_values(spec: FormSpec, rng: random.Random, office: str, year: int,
             values[f"t3.{row}.{col}"] = count
     for row in t3.rows:
         values[f"t3.{row.key}.total"] = sum(values[f"t3.{row.key}.{c}"] for c in applicants)
-    for group in ("review", "direct", "after"):
-        parts = [rng.choice([0, 0, 0, 1, 2]) for _ in range(4)]
+    for group in ("review", "direct", "after"):  # no cases where no application came (P103)
+        parts = [rng.choice([0, 0, 0, 1, 2]) if values["t3.new.total"] else 0 for _ in range(4)]
         for part, count in zip(("upheld", "corrected", "other", "pending"), parts, strict=True):
             values[f"t4.cases.{group}_{part}"] = count
         values[f"t4.cases.{group}_total"] = sum(parts)

@@ -2,10 +2,11 @@
 
     condition := sum CMP sum ("and" sum CMP sum)*
     sum       := term (("+" | "-") term)*
-    term      := NUMBER | ref | "sum" "(" ref ")" | "date" "(" sum "," NUMBER "," NUMBER ")" | "(" sum ")"
+    term      := NUMBER ["*" term] | ref | "sum" "(" ref ")" | "date" "(" sum "," NUMBER "," NUMBER ")" | "(" sum ")"
     ref       := ["prev."] table "." row "." column      (or "meta.x" / "text.x")
 
 A row or column part may be a range "first:last" (in the spec's order), used inside sum().
+"5 * prev.t3.new.total" scales a term by a number (a plausibility bound); cells never multiply cells.
 "prev." reads the previous year's report. CMP is one of == != <= >= < >.
 date(year, month, day) makes a date to compare a date cell with, e.g. date(meta.year + 1, 1, 31).
 """
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<op>==|!=|<=|>=|<|>|=|\+|-|\(|\)|,)|(?P<word>[A-Za-z_][A-Za-z0-9_.:]*))"
+    r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<op>==|!=|<=|>=|<|>|=|\+|-|\*|\(|\)|,)|(?P<word>[A-Za-z_][A-Za-z0-9_.:]*))"
 )
 COMPARATORS = ("==", "!=", "<=", ">=", "<", ">")
 
@@ -48,6 +49,12 @@ class DateOf:
     year: object
     month: int
     day: int
+
+
+@dataclass(frozen=True)
+class Scale:
+    factor: Decimal
+    term: object
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,9 @@ class _Parser:
     def term(self):
         kind, value = self.take()
         if kind == "num":
+            if self.peek() == ("op", "*"):
+                self.take()
+                return Scale(Decimal(value), self.term())
             return Num(Decimal(value))
         if value == "(":
             self.depth += 1
@@ -188,6 +198,8 @@ def refs(node) -> list[Ref]:
         return refs(node.left) + refs(node.right)
     if isinstance(node, DateOf):
         return refs(node.year)
+    if isinstance(node, Scale):
+        return refs(node.term)
     if isinstance(node, Condition):
         return [r for part in node.parts for r in refs(part)]
     return []
@@ -197,6 +209,8 @@ def single_refs(node) -> list[Ref]:
     """References that stand alone (not inside a sum): the cells a finding is shown on."""
     if isinstance(node, Ref):
         return [node]
+    if isinstance(node, Scale):
+        return single_refs(node.term)
     if isinstance(node, (BinOp, Compare)):
         return single_refs(node.left) + single_refs(node.right)
     return []
@@ -227,6 +241,11 @@ def evaluate(node, lookup):
         if not all(isinstance(v, (int, Decimal)) for v in (left, right)):
             raise Unknown
         return Decimal(left) + Decimal(right) if node.op == "+" else Decimal(left) - Decimal(right)
+    if isinstance(node, Scale):
+        value = evaluate(node.term, lookup)
+        if not isinstance(value, (int, Decimal)):
+            raise Unknown
+        return node.factor * Decimal(value)
     raise TypeError(node)
 
 
@@ -259,6 +278,8 @@ def to_excel(node, address) -> str:
         return f"SUM({','.join(address(r) for r in node.refs)})"
     if isinstance(node, DateOf):
         return f"DATE({to_excel(node.year, address)},{node.month},{node.day})"
+    if isinstance(node, Scale):
+        return f"{format(node.factor, 'f')}*({to_excel(node.term, address)})"
     if isinstance(node, BinOp):
         right = to_excel(node.right, address)
         return f"{to_excel(node.left, address)}{node.op}{f'({right})' if isinstance(node.right, BinOp) else right}"
@@ -269,7 +290,7 @@ def to_excel(node, address) -> str:
 class Linear:
     """A sum expression flattened to signed cell terms plus a constant: quick to evaluate."""
 
-    terms: tuple[tuple[str, bool, int], ...]  # (key, from the previous report, +1 or -1)
+    terms: tuple[tuple[str, bool, int | Decimal], ...]  # (key, from the previous report, coefficient: mostly +1 or -1)
     const: Decimal
 
 
@@ -283,6 +304,9 @@ def linearize(node, numeric) -> Linear | None:
         return Linear(tuple((r.key, r.prev, 1) for r in node.refs), Decimal(0)) if all(numeric(r.key) for r in node.refs) else None
     if isinstance(node, DateOf):
         return None
+    if isinstance(node, Scale):
+        inner = linearize(node.term, numeric)
+        return None if inner is None else Linear(tuple((k, p, c * node.factor) for k, p, c in inner.terms), inner.const * node.factor)
     if isinstance(node, BinOp):
         left, right = linearize(node.left, numeric), linearize(node.right, numeric)
         if left is None or right is None:
@@ -299,5 +323,5 @@ def evaluate_linear(form: Linear, current: dict, previous: dict):
         value = (previous if prev else current).get(key)
         if value is None:
             raise Unknown
-        total = total + value if coef == 1 else total - value
+        total = total + value if coef == 1 else total - value if coef == -1 else total + coef * value
     return total
