@@ -8,6 +8,7 @@ A rule file is data. Four kinds of rule exist:
 - ``reported``: a problem the reader or the importer reports (a modified template, a table
   missing from a published report); the rule gives its ID, severity and message;
 - ``narrative``: numbers stated in a text section, found with declared ``patterns``, must equal a
+  (a list of ``value``s: the readings a sentence may have, any of which is consistent)
   table value (``value``); several different numbers in the text are reported as N300;
 - ``mention``: under a ``when`` condition, a text section must mention one of ``words``.
 
@@ -76,7 +77,7 @@ class Rule:
     param: object = None
     text: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()
-    value: str | None = None
+    value: tuple[str, ...] = ()  # narrative: the table values a stated number may mean
     words: tuple[str, ...] = ()
     min_chars: int = 0  # a mention rule: text shorter than this says nothing, whatever words it has
     cross_year: bool = False  # reads the previous year's report ("prev." in check or when)
@@ -183,7 +184,7 @@ def _parse_rule(data: dict, path: Path, index: int) -> Rule:
         param=data.get("param"),
         text=tuple(data.get("text") or ()),
         patterns=tuple(data.get("patterns") or ()),
-        value=data.get("value"),
+        value=(data["value"],) if isinstance(data.get("value"), str) else tuple(data.get("value") or ()),
         words=tuple(data.get("words") or ()),
         min_chars=int(data.get("min_chars", 0)),
         cross_year="prev." in " ".join((str(data.get("check") or ""), *((when,) if isinstance(when, str) else when))),
@@ -269,7 +270,7 @@ def compile_rule(rule: Rule, spec: FormSpec) -> list[Instance]:
         labels = {f"{name}.label": label for name, (_, label) in zip(names, combo)} | bindings
         try:
             # A narrative rule's table value and a mention rule's guard are read as conditions too.
-            check = rule.check or (f"{rule.value} == 0" if rule.kind == "narrative" else "0 == 0")
+            check = rule.check or (" and ".join(f"{v} == 0" for v in rule.value) if rule.kind == "narrative" else "0 == 0")
             condition = parse_condition(_substitute(check, bindings), expand)
             when = tuple(parse_condition(_substitute(w, bindings), expand) for w in rule.when)
         except (ExprError, KeyError) as exc:

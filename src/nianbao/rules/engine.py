@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 from functools import cache
 
-from nianbao.findings import Hit
+from nianbao.findings import Hit, format_number
 from nianbao.read import Values
 from nianbao.rules.catalogue import Instance, RuleSet
 from nianbao.rules.expr import Ref, Unknown, evaluate, evaluate_linear, holds, single_refs
@@ -81,46 +82,60 @@ def run_cell_rules(rules: RuleSet, values: Values) -> list[Hit]:
     return hits
 
 
-_GAP = r"[^，。；;,.！!？?\n]{0,12}?"  # "…" in a pattern: a few characters within one clause
+_GAP = r"[^，。；;,.！!？?]{0,12}?"  # "…" in a pattern: a few characters within one clause, never past its end
+_UNIT = "[件宗起个份]"
 
 
 @cache
 def _pattern(text: str) -> re.Pattern:
-    """A declared pattern as a regular expression: {n} is the number, … a short gap, the rest literal."""
-    parts = re.split(r"(\{n\}|…)", text)
-    return re.compile("".join(r"(\d+)" if p == "{n}" else _GAP if p == "…" else re.escape(p) for p in parts))
+    """A declared pattern as a regular expression: {n} is the number, … a short gap within one
+    sentence, 件 any counting word reports use (件 宗 起 个 份), the rest literal."""
+    parts = re.split(r"(\{n\}|…|件)", text)
+    return re.compile("".join(r"(\d+)" if p == "{n}" else _GAP if p == "…" else _UNIT if p == "件" else re.escape(p) for p in parts))
 
 
-def _table_value(instance: Instance, current: dict):
-    """A narrative rule's table value: the left side of its condition (``value == 0``)."""
-    fast = instance.linear.get(id(instance.condition.parts[0]))
-    return evaluate_linear(fast[0], current, {}) if fast else None
+def _plain(text: str) -> str:
+    """Text as patterns read it: full-width digits and punctuation folded, and no spaces or line
+    breaks (PDF text breaks sentences, and reports print “17 件”)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def _table_values(instance: Instance, current: dict) -> list:
+    """A narrative rule's table values, one per reading that can be worked out: the left sides of
+    ``value == 0 and ...``."""
+    readings = []
+    for part in instance.condition.parts:
+        try:
+            readings.append(evaluate_linear(instance.linear[id(part)][0], current, {}))
+        except (Unknown, KeyError):
+            continue
+    return readings
 
 
 def run_text_rules(rules: RuleSet, values: Values) -> list[Hit]:
     """Narrative rules (numbers in the text against the tables) and mention rules."""
     current = values.data
     hits = []
+    plain = {k: _plain(v) for k, v in current.items() if k.startswith("text.") and isinstance(v, str)}
     for rule in rules.of_kind("narrative"):
         (instance,) = rules.instances[rule.id]
-        try:
-            expected = _table_value(instance, current)
-        except Unknown:
+        readings = _table_values(instance, current)
+        if not readings:
             continue
         found = []
         for key in rule.text:
-            text = current.get(key)
-            if isinstance(text, str):
-                found += [(int(m.group(1)), m.group(0), key) for p in rule.patterns for m in _pattern(p).finditer(text)]
-        if not found or expected is None:
+            if key in plain:
+                found += [(int(m.group(1)), m.group(0), key) for p in rule.patterns for m in _pattern(p).finditer(plain[key])]
+        if not found:
             continue
         numbers = sorted({n for n, _, _ in found})
         quote = "；".join(dict.fromkeys(q for _, q, _ in found))
         label = rules.spec.cells[found[0][2]].label
+        expected = " 或 ".join(map(format_number, dict.fromkeys(readings)))
         params = {"quote": quote, "found": "、".join(map(str, numbers)), "expected": expected, "text": label}
-        if len(numbers) > 1:
+        if len(numbers) > 1 and not set(numbers) <= set(readings):
             hits.append(Hit("N300", (found[0][2], *instance.show), params))
-        elif numbers[0] != expected:
+        elif len(numbers) == 1 and numbers[0] not in readings:
             hits.append(Hit(rule.id, (found[0][2], *instance.show), params))
     for rule in rules.of_kind("mention"):
         (instance,) = rules.instances[rule.id]
