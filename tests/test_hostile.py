@@ -70,8 +70,8 @@ def hostile_batch(good, tmp_path_factory):
     folder = tmp_path_factory.mktemp("hostile")
     for case in CASES:
         case.make(good, folder)
-    for n in range(5):
-        fill(SPEC, folder / f"good-{n}.xlsx", year=2025)
+    for n in range(5):  # five offices: one office's several reports would each get Y003
+        fill(SPEC, folder / f"good-{n}.xlsx", {"meta.office": f"示例县第{n}局"}, year=2025)
     (folder / "report.docx").unlink(missing_ok=True)  # the bomb's carrier, not a case of its own
     before = _digest(folder)
     out = tmp_path_factory.mktemp("out")

@@ -131,7 +131,8 @@ def run_text_rules(rules: RuleSet, values: Values) -> list[Hit]:
         numbers = sorted({n for n, _, _ in found})
         quote = "；".join(dict.fromkeys(q for _, q, _ in found))
         label = rules.spec.cells[found[0][2]].label
-        expected = " 或 ".join(map(format_number, dict.fromkeys(readings)))
+        distinct = list(dict.fromkeys(readings))
+        expected = distinct[0] if len(distinct) == 1 else " 或 ".join(map(format_number, distinct))
         params = {"quote": quote, "found": "、".join(map(str, numbers)), "expected": expected, "text": label}
         if len(numbers) > 1 and not set(numbers) <= set(readings):
             hits.append(Hit("N300", (found[0][2], *instance.show), params))
