@@ -49,8 +49,8 @@ def main() -> None:
     for case in CASES:
         case.make(good, batch)
     (batch / "report.docx").unlink(missing_ok=True)
-    for n in range(args.files - len(list(batch.iterdir()))):
-        shutil.copy(good, batch / f"good-{n:04d}.xlsx")
+    for n in range(args.files - len(list(batch.iterdir()))):  # good reports of as many offices
+        fill(SPEC, batch / f"good-{n:04d}.xlsx", {"meta.office": f"示例县第{n}局"}, year=2025)
     out = args.folder / "out"
     start = time.monotonic()
     run = subprocess.run([sys.executable, "-m", "nianbao", "check", str(batch), "--out", str(out), "--quiet"],

@@ -291,10 +291,14 @@ def office_key(office: object) -> str:
     return key
 
 
+def _area_suffixes(key: str) -> list[str]:
+    """The key without one or more superior areas in front: 淮安市洪泽区政府 -> [洪泽区政府]."""
+    return [key[i:] for i in range(1, len(key)) if _AREAS.fullmatch(key[:i])]
+
+
 def _same_office(key: str, other: str) -> bool:
     """Whether two keys name one office, one with its superior areas spelt out (淮安市洪泽区政府 ↔ 洪泽区政府)."""
-    shorter, longer = sorted((key, other), key=len)
-    return bool(shorter) and longer.endswith(shorter) and _AREAS.fullmatch(longer[: len(longer) - len(shorter)]) is not None
+    return other in _area_suffixes(key) or key in _area_suffixes(other)
 
 
 @dataclass(frozen=True)
@@ -312,24 +316,30 @@ MATCHES = {"exact": "机关名称完全一致", "normalised": "机关名称规�
 
 def _pair(checked: list[Checked], candidates: list[Checked], explain: bool) -> list[Pairing]:
     """Each report's previous-year report among ``candidates`` (same office, year - 1), and with
-    ``explain`` why a report found none."""
-    by_year: dict[int, list[Checked]] = {}
+    ``explain`` why a report found none. Indexed, so a national batch pairs in one pass."""
+    exact: dict[tuple, list[Checked]] = {}
+    normal: dict[tuple, list[Checked]] = {}
+    shorter: dict[tuple, list[Checked]] = {}  # by the key with its superior areas taken off
     for c in candidates:
         if c.extract is not None and c.result.office and c.result.year:
-            by_year.setdefault(c.result.year, []).append(c)
+            key, year = office_key(c.result.office), c.result.year
+            exact.setdefault((c.result.office, year), []).append(c)
+            normal.setdefault((key, year), []).append(c)
+            for suffix in _area_suffixes(key):
+                shorter.setdefault((suffix, year), []).append(c)
     pairs = []
     for c in checked:
         if c.extract is None or not c.result.year or not c.result.office:
             pairs.append(Pairing(None, note="报告的机关名称或年度未能读取，无法配对上一年度报告" if explain and c.extract is not None else None))
             continue
-        earlier = [e for e in by_year.get(c.result.year - 1, []) if e is not c]
-        key = office_key(c.result.office)
-        found, note = None, f"没有找到“{c.result.office}”{c.result.year - 1} 年度的报告"
-        for match, same in (("exact", lambda e: e.result.office == c.result.office), ("normalised", lambda e: office_key(e.result.office) == key),
-                            ("area", lambda e: _same_office(key, office_key(e.result.office)))):
-            hits = [e for e in earlier if same(e)]
+        key, year = office_key(c.result.office), c.result.year - 1
+        tiers = (("exact", exact.get((c.result.office, year), [])), ("normalised", normal.get((key, year), [])),
+                 ("area", shorter.get((key, year), []) + [e for s in _area_suffixes(key) for e in normal.get((s, year), [])]))
+        found, note = None, f"没有找到“{c.result.office}”{year} 年度的报告"
+        for match, hits in tiers:
+            hits = list({id(e): e for e in hits if e is not c}.values())
             if len(hits) > 1 and match == "area":  # 教育局 could be any of several areas' 教育局: never guess
-                note = f"{c.result.year - 1} 年度有多份可能是“{c.result.office}”的报告：" + "、".join(str(e.result.path) for e in hits)
+                note = f"{year} 年度有多份可能是“{c.result.office}”的报告：" + "、".join(str(e.result.path) for e in hits)
                 break
             if hits:
                 found = (hits[0], match)
