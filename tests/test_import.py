@@ -183,3 +183,10 @@ def test_office_and_year_from_the_title(name, office, year):
     """Also when the title is broken after the office's name, as in these PDFs."""
     imported = import_report(CORPUS / name)
     assert (imported.values.get("meta.office"), imported.values.get("meta.year")) == (office, year)
+
+
+def test_the_published_text_table_contradiction_in_010_is_found():
+    """010.pdf says 受理政府信息公开申请17件 in its text, and prints 95 in 表三 (read from the page)."""
+    result = nianbao.check(CORPUS / "pdf" / "010.pdf")
+    (finding,) = [f for f in result.findings if f.rule == "N301"]
+    assert finding.actual == "17" and "95" in finding.message
