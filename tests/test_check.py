@@ -94,7 +94,7 @@ def test_rechecking_an_annotated_copy_replaces_our_layer_and_keeps_the_users(unb
     second = annotate(first, nianbao.check(first).findings, tmp_path / "a2.xlsx")
     ws = load_workbook(second)["表三"]
     note = ws[CELLS["t3.new.natural"].address].comment.text
-    assert note.startswith("请财务科核对") and note.count(MARKER) == 1 and note.count("B301") == 1
+    assert note.startswith("请财务科核对") and note.count(MARKER) == 1 and note.count("] B301 ") == 1
     assert ws[CELLS["t3.new.business"].address].fill.fgColor.rgb == "FF00B0F0"
 
     # Once fixed, the next check removes our notes and colours and restores the original fill.
@@ -151,3 +151,24 @@ def test_a_blank_template_says_it_is_not_filled_in_one_finding(tmp_path, cli):
     # One number entered, and every other blank is its own finding again: blank is not 0.
     started = build(SPEC, tmp_path / "started.xlsx", values={"t3.new.natural": 3})
     assert {f.rule for f in nianbao.check(started).findings} >= {"C001", "C002"}
+
+
+def test_finding_ids_are_stable_across_runs_names_and_places(tmp_path):
+    """A finding keeps its id when the workbook is checked again, renamed or moved: it comes from the
+    rule and the cells' keys, not from addresses or message text."""
+    import shutil
+
+    from openpyxl import load_workbook
+
+    from nianbao.annotate import annotate
+
+    report = fill(SPEC, tmp_path / "a.xlsx", {"t3.new.natural": None, "t3.new.total": 5}, year=2022)
+    first = {f.id for f in nianbao.check(report).findings}
+    (tmp_path / "moved").mkdir()
+    moved = shutil.copy(report, tmp_path / "moved" / "改名后.xlsx")
+    assert {f.id for f in nianbao.check(moved).findings} == first and len(first) == len(nianbao.check(report).findings)
+    finding = nianbao.check(report).findings[0]
+    copy = annotate(report, [finding], tmp_path / "copy.xlsx")
+    ws = load_workbook(copy)["检查结果"]
+    assert ws.cell(3, 12).value == "编号" and ws.cell(4, 12).value == finding.id
+    assert finding.id in load_workbook(copy)[finding.sheet][finding.cell].comment.text

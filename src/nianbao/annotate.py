@@ -31,7 +31,7 @@ MARKS_SHEET = "_nianbao_marks"  # hidden: the fills we replaced, so the next run
 MARKER = "【nianbao 检查】"
 AUTHOR = "nianbao"
 FILLS = {ERROR: "FFFFC7CE", "提示": "FFFFEB9C"}
-_HEADER = ["序号", "严重程度", "规则", "位置", "表", "行", "列", "说明", "实际值", "期望值", "原文位置"]
+_HEADER = ["序号", "严重程度", "规则", "位置", "表", "行", "列", "说明", "实际值", "期望值", "原文位置", "编号"]
 
 
 def _color_json(color: Color | None) -> dict | None:
@@ -89,7 +89,7 @@ def clear(wb: Workbook) -> None:
 def note_text(findings: list[Finding]) -> str:
     """Our block of a cell's note: every finding on the cell."""
     lines = [MARKER]
-    lines += [f"[{f.severity}] {f.rule} {f.message}" + (f"（原文：{f.source}）" if f.source else "") for f in findings]
+    lines += [f"[{f.severity}] {f.rule} {f.message}" + (f"（原文：{f.source}）" if f.source else "") + f"（编号 {f.id}）" for f in findings]
     return "\n".join(lines)
 
 
@@ -122,7 +122,7 @@ def results_rows(findings: list[Finding], source: str) -> list[list]:
     for i, f in enumerate(findings, 1):
         rows.append([i, f.severity, f.rule, f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or ""), f.table, f.row,
                      f.column, f.message, "" if f.actual is None else str(f.actual), "" if f.expected is None else str(f.expected),
-                     f.source or ""])
+                     f.source or "", f.id])
     return rows
 
 
@@ -186,7 +186,7 @@ def _results_sheet(wb: Workbook, findings: list[Finding], source: str) -> None:
             link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{f.sheet}'!{f.cell}", display=link.value)
             link.font = Font(color="0563C1", underline="single")
         ws.cell(row, 8).alignment = Alignment(wrap_text=True, vertical="top")
-    for col, width in zip("ABCDEFGHIJK", (6, 9, 7, 12, 18, 30, 18, 70, 10, 10, 22), strict=True):
+    for col, width in zip("ABCDEFGHIJKL", (6, 9, 7, 12, 18, 30, 18, 70, 10, 10, 22, 14), strict=True):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A4"
     # Printed landscape on A4, every column (说明 included) on the page, the header on every page.
@@ -195,7 +195,7 @@ def _results_sheet(wb: Workbook, findings: list[Finding], source: str) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_title_rows = "3:3"
     if findings:
-        ws.auto_filter.ref = f"A3:K{ws.max_row}"
+        ws.auto_filter.ref = f"A3:L{ws.max_row}"
     wb.active = 0
     for sheet in wb.worksheets:
         sheet.sheet_view.tabSelected = sheet is ws

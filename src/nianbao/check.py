@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from nianbao.files import describe_os_error
-from nianbao.findings import ERROR, WARNING, Finding, Hit, format_number
+from nianbao.findings import ERROR, WARNING, Finding, Hit, finding_id, format_number
 from nianbao.layout import form_layout
 from nianbao.read import ReadError, Values, read_workbook
 from nianbao.rules.catalogue import RuleSet, ruleset
@@ -129,6 +129,7 @@ def to_finding(rules: RuleSet, values: Values, hit: Hit) -> Finding:
         actual=actual,
         source=values.origins.get(key) if key else None,
         places=places,
+        id=finding_id(rule.id, hit.keys, hit.anchor or ("" if hit.keys else f"{hit.sheet}:{hit.params.get('detail', '')}")),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
@@ -19,6 +20,15 @@ class Hit:
     params: dict = field(default_factory=dict)  # values for the message template
     sheet: str | None = None  # a place not tied to an input cell (a label cell, a sheet)
     cell: str | None = None
+    anchor: str = ""  # for a finding with no keys: what its stable id is made from (spec text, not addresses)
+
+
+def finding_id(rule: str, keys: tuple[str, ...], anchor: str = "") -> str:
+    """A finding's stable id: from its rule and the keys of its cells (or, for a finding tied to no
+    input cell, the sheet and the spec's text it names), never from addresses or message text, so
+    it stays the same when the workbook is checked again, moved or renamed."""
+    digest = hashlib.blake2b("\x1f".join((rule, *keys, anchor)).encode(), digest_size=4).hexdigest()
+    return f"{rule}-{digest}"
 
 
 @dataclass
@@ -37,6 +47,7 @@ class Finding:
     source: str | None = None  # where the value was printed, for a report imported from a document
     # Every (sheet, cell) that carries this finding's note and colour; the first is ``sheet!cell``.
     places: list[tuple[str, str]] = field(default_factory=list)
+    id: str = ""  # finding_id(): stable across runs
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -330,7 +330,7 @@ def _read_cells(book: Source, spec: FormSpec, source: str) -> Values:
                 misplaced.update(keys)
                 where = a1(max(r, 0), max(c, 0))
                 detail = f"{where} 应为“{text}”，实际为“{'' if got is None else got}”（行或列可能被移动、删除或改名）"
-                values.hits.append(Hit("S001", params={"detail": detail}, sheet=sheet, cell=where))
+                values.hits.append(Hit("S001", params={"detail": detail}, sheet=sheet, cell=where, anchor=f"{sheet}:{text}"))
     data, specs, grids = values.data, spec.cells, {s: book.grid(s) for s in plan.labels}
     for key, sheet, row, col, number in plan.located:
         try:
@@ -356,7 +356,7 @@ def _read_cells(book: Source, spec: FormSpec, source: str) -> Values:
             values.set(key, CellValue(None, None, "structure"))
         what = specs[keys[0]].row_label or specs[keys[0]].label
         detail = f"“{what}”的 {len(keys)} 个单元格名称已失效（该行或列可能被删除）"
-        values.hits.append(Hit("S001", params={"detail": detail}, sheet=sheet))
+        values.hits.append(Hit("S001", params={"detail": detail}, sheet=sheet, anchor=f"{sheet}:{what}"))
     return values
 
 
