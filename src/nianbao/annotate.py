@@ -160,14 +160,6 @@ def _apply(wb: Workbook, findings: list[Finding]) -> None:
         cell.fill = PatternFill(fill_type="solid", fgColor=FILLS[severity], bgColor=FILLS[severity])
 
 
-def as_excel_text(value: object) -> object:
-    """A value to type into Excel (through xlwings) that stays text: a leading apostrophe, which
-    Excel does not show, keeps "=cmd|..." or "+1" from becoming a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 def _results_sheet(wb: Workbook, findings: list[Finding], source: str) -> None:
     ws = wb.create_sheet(RESULTS_SHEET, 0)
     for row in results_rows(findings, source):

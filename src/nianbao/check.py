@@ -88,8 +88,6 @@ def failure_reason(exc: BaseException) -> str:
         return "文件过大或结构异常，读取时内存不足"
     if isinstance(exc, RecursionError):
         return "文件结构嵌套过深，无法读取"
-    if isinstance(exc, TimeoutError):
-        return str(exc) or "检查超时"
     if isinstance(exc, OSError):
         return f"无法读写文件：{describe_os_error(exc)}"
     return f"检查时出现意外错误（{type(exc).__name__}），文件可能已损坏；请把此文件报告给 nianbao 维护者"

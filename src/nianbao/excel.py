@@ -9,8 +9,9 @@ restores them. Errors are shown in a Chinese message box, not as a Python traceb
 
 from __future__ import annotations
 
-from nianbao.annotate import FILLS, MARKER, MARKS_SHEET, RESULTS_SHEET, as_excel_text, by_place, note_text, results_rows, severity_of, user_part
+from nianbao.annotate import FILLS, MARKER, MARKS_SHEET, RESULTS_SHEET, by_place, note_text, results_rows, severity_of, user_part
 from nianbao.check import check_values
+from nianbao.files import inert_text
 from nianbao.findings import Finding
 from nianbao.read import ReadError, Source, read_source
 
@@ -33,7 +34,7 @@ def setup(path, interpreters: dict[str, str]) -> None:
         check_package(path)
         wb = load_workbook(path, keep_vba=True)
     except LimitError as exc:
-        raise ReadError(f"{path.name} 超出处理上限：{exc}") from None
+        raise ReadError(f"{path.name} {exc}") from None
     except OSError as exc:
         raise ReadError(f"无法打开 {path.name}：{describe_os_error(exc)}") from None
     except Exception:  # openpyxl and zipfile raise many kinds for a damaged package
@@ -188,7 +189,7 @@ def _annotate(book, sheets: dict, findings: list[Finding]) -> None:
     rows = results_rows(findings, book.name)
     width = max(len(row) for row in rows)
     # One call for the whole table; text that Excel would take as a formula is marked as text.
-    results["A1"].value = [[as_excel_text(v) for v in row] + [None] * (width - len(row)) for row in rows]
+    results["A1"].value = [[inert_text(v) for v in row] + [None] * (width - len(row)) for row in rows]
     for n, f in enumerate(findings, 4):
         if f.sheet in sheets and f.cell:
             results[f"D{n}"].add_hyperlink(f"#'{f.sheet}'!{f.cell}", f"{f.sheet}!{f.cell}")

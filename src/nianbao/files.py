@@ -79,6 +79,15 @@ def close_workbook(wb) -> None:
         raise cause if isinstance(cause, OSError) else OSError(str(exc)) from None
 
 
+def inert_text(value: object) -> object:
+    """Text that a spreadsheet opens as text, never as a formula, for writers that cannot mark a
+    cell as text (a CSV field, a value typed into Excel through xlwings): a leading = + - @, tab
+    or carriage return is preceded by an apostrophe (OWASP CSV injection), which Excel does not show."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def _stamp(path: Path) -> list[int] | None:
     try:
         stat = path.stat()
@@ -148,7 +157,7 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OSError):
+    except OSError:  # it exists, but belongs to someone else
         return True
     return True
 

@@ -15,6 +15,7 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache, wraps
 from pathlib import Path
 
 
@@ -37,6 +38,24 @@ LIMITS = Limits()
 
 class LimitError(ValueError):
     """An input exceeds a limit; the message is one line of Chinese saying which."""
+
+    def __init__(self, what: str):
+        super().__init__(f"超出处理上限：{what}")
+
+
+def cache_short(maxsize: int, longest: int = 200):
+    """``lru_cache`` for label-sized texts only: a batch meets texts of any length in cells, and a
+    cache keyed by long ones would keep megabytes alive across files."""
+    def wrap(func):
+        cached = lru_cache(maxsize=maxsize)(func)
+
+        @wraps(func)
+        def call(text: str):
+            return cached(text) if len(text) <= longest else func(text)
+
+        return call
+
+    return wrap
 
 
 def _mib(n: int) -> str:

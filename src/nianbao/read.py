@@ -16,7 +16,6 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from pathlib import Path
 
 from python_calamine import CalamineWorkbook
@@ -24,7 +23,7 @@ from python_calamine import CalamineWorkbook
 from nianbao.files import describe_os_error
 from nianbao.findings import Hit
 from nianbao.layout import a1, defined_name, form_layout
-from nianbao.limits import LIMITS, LimitError, check_package, check_sheets, check_size
+from nianbao.limits import LIMITS, LimitError, cache_short, check_package, check_sheets, check_size
 from nianbao.spec import FormSpec, SpecError, load_spec
 from nianbao.values import FORMULA_NO_CACHE, NUMBERS, CellValue, ErrorValue, from_float, interpret
 
@@ -80,15 +79,10 @@ def _at(grid: list[list], row: int, col: int) -> object:
 
 
 def _norm(text: object) -> str:
-    text = str(text or "")
-    return _norm_label(text) if len(text) <= 200 else _normalise(text)  # cache label-sized texts only
+    return _normalise(str(text or ""))
 
 
-@lru_cache(maxsize=8192)
-def _norm_label(text: str) -> str:
-    return _normalise(text)
-
-
+@cache_short(8192)
 def _normalise(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).replace("“", '"').replace("”", '"')
 
@@ -108,7 +102,7 @@ def _sniff(path: Path) -> None:
     except OSError as exc:
         raise ReadError(f"无法打开文件：{describe_os_error(exc)}") from None
     except LimitError as exc:
-        raise ReadError(f"超出处理上限：{exc}") from None
+        raise ReadError(str(exc)) from None
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         data = path.read_bytes()
         if "EncryptionInfo".encode("utf-16-le") in data:
@@ -118,12 +112,14 @@ def _sniff(path: Path) -> None:
         raise ReadError("不是 Excel 工作簿（.xlsx/.xlsm）")
 
 
-def _parse_structure(key: bytes, workbook: str, rels: str) -> tuple[dict[str, str], dict[str, str]]:
-    if key not in _STRUCTURES:
-        if len(_STRUCTURES) >= 64:
-            _STRUCTURES.clear()
-        _STRUCTURES[key] = _structure(workbook, rels)
-    return _STRUCTURES[key]
+def _remembered(store: dict, key, make):
+    """``make()``, remembered in ``store`` by ``key`` (workbooks made from one template share it);
+    a store past 64 entries starts afresh, so a batch of odd workbooks cannot grow it."""
+    if key not in store:
+        if len(store) >= 64:
+            store.clear()
+        store[key] = make()
+    return store[key]
 
 
 _STRUCTURES: dict[bytes, tuple[dict[str, str], dict[str, str]]] = {}
@@ -186,11 +182,11 @@ class _Book(Source):
             # Workbooks made from one template share their structure: parse it once, keyed by a digest
             # (a key of the text itself would keep megabytes alive for a hostile workbook.xml).
             self.plan_key = hashlib.blake2b("\0".join(self.structure).encode(), digest_size=16).digest()
-            self.sheet_parts, self.names = _parse_structure(self.plan_key, *self.structure)
+            self.sheet_parts, self.names = _remembered(_STRUCTURES, self.plan_key, lambda: _structure(*self.structure))
             self._xml = {sheet: parts[part] if part in parts else self.zip.read(part) for sheet, part in self.sheet_parts.items()}
             check_sheets(self._xml)
         except LimitError as exc:
-            raise ReadError(f"超出处理上限：{exc}") from None
+            raise ReadError(str(exc)) from None
         except KeyError:
             raise ReadError("文件已损坏：缺少工作簿的组成部分（可能不是 Excel 工作簿）") from None
         except (zipfile.BadZipFile, EOFError, UnicodeDecodeError, ValueError):
@@ -283,12 +279,7 @@ _PLANS: dict[tuple[str, object], _Plan] = {}
 
 
 def _plan(spec: FormSpec, book: Source) -> _Plan:
-    key = (spec.id, book.plan_key)
-    if key not in _PLANS:
-        if len(_PLANS) > 64:
-            _PLANS.clear()
-        _PLANS[key] = _make_plan(spec, book.sheet_parts, book.names)
-    return _PLANS[key]
+    return _remembered(_PLANS, (spec.id, book.plan_key), lambda: _make_plan(spec, book.sheet_parts, book.names))
 
 
 def _make_plan(spec: FormSpec, parts: dict[str, str], names: dict[str, str]) -> _Plan:

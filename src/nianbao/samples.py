@@ -77,7 +77,6 @@ def realistic_values(spec: FormSpec, rng: random.Random, office: str, year: int,
     values["meta.office"] = office
     values["text.s1"] = f"{year}年，{office}认真贯彻落实《中华人民共和国政府信息公开条例》，依法做好政府信息公开工作。"
     values["text.s5"] = "存在的主要问题：公开的规范性有待提高。改进情况：加强培训，完善制度。"
-    values["text.s6"] = "本年度未收取信息处理费。"
     t3 = spec.table("t3")
     applicants = [c.key for c in t3.columns if c.key != "total"]
     results = [r.key for r in t3.rows if r.key not in ("new", "carry_in", "r7", "carry_out")]

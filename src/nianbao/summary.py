@@ -12,7 +12,7 @@ import xlsxwriter
 
 from nianbao import __version__
 from nianbao.check import Result
-from nianbao.files import Destinations, atomic_path, close_workbook
+from nianbao.files import Destinations, atomic_path, close_workbook, inert_text
 from nianbao.rules.catalogue import all_rules
 
 SUMMARY_XLSX = "汇总.xlsx"
@@ -136,20 +136,12 @@ def write_xlsx(results: list[Result], path: Path) -> Path:
     return path
 
 
-def csv_text(value: object) -> object:
-    """A CSV field that a spreadsheet opens as text, never as a formula (OWASP CSV injection):
-    a leading = + - @ tab or carriage return is preceded by an apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def write_csv(results: list[Result], path: Path) -> Path:
     with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh)
         writer.writerow(["path", "office", "year", "format", "status", "状态", "errors", "warnings", "rules", "reason", "output", "previous"])
         for r in results:
-            writer.writerow([csv_text(str(v)) for v in (r.path, r.office or "", r.year or "", r.format or "", r.status, STATUS[r.status],
+            writer.writerow([inert_text(str(v)) for v in (r.path, r.office or "", r.year or "", r.format or "", r.status, STATUS[r.status],
                              r.errors, r.warnings, " ".join(sorted({f.rule for f in r.findings})), r.reason or "", r.output or "",
                              _previous(r))])
     return path

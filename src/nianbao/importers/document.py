@@ -72,7 +72,7 @@ class Rows(list):
     def charge(self, cells: int) -> None:
         self.cells += cells
         if self.cells > LIMITS.document_cells:
-            raise ImportError_(f"超出处理上限：报告中的单元格和文字行超过 {LIMITS.document_cells} 个")
+            raise LimitError(f"报告中的单元格和文字行超过 {LIMITS.document_cells} 个")
 
     def add(self, row: Row) -> None:
         self.charge(max(1, len(row)))
@@ -95,10 +95,7 @@ def _read_text(path: Path) -> str:
     """A text or web page as text: UTF-8, the charset the page declares, or whichever of GB18030
     and Big5 reads as Chinese (GB18030 accepts almost any bytes, so trying it first turns a Big5
     page into nonsense)."""
-    try:
-        check_size(path, LIMITS.text_bytes)
-    except LimitError as exc:
-        raise ImportError_(f"超出处理上限：{exc}") from None
+    check_size(path, LIMITS.text_bytes)
     data = path.read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", "replace")
@@ -213,8 +210,8 @@ def load_docx(path: Path) -> list[Row]:
     try:
         check_package(path)
         document = docx.Document(str(path))
-    except LimitError as exc:
-        raise ImportError_(f"超出处理上限：{exc}") from None
+    except LimitError:
+        raise
     except Exception as exc:  # python-docx raises several kinds for a broken package
         raise ImportError_(f"Word 文件无法打开（{type(exc).__name__}）") from None
     rows = Rows()
@@ -253,10 +250,8 @@ def load_pdf(path: Path) -> list[Row]:
             for p, page in enumerate(pdf.pages, 1):
                 text = _PAGE_NUMBER.sub("", page.extract_text() or "")
                 from_text(text, f"第{p}页第{{n}}行", rows)
-    except ImportError_:
+    except LimitError:
         raise
-    except LimitError as exc:
-        raise ImportError_(f"超出处理上限：{exc}") from None
     except (PDFPasswordIncorrect, PDFEncryptionError):
         raise ImportError_("PDF 设置了密码或加密，无法读取；请取得未加密的版本") from None
     except Exception as exc:  # pdfminer raises many kinds for a damaged file
@@ -277,5 +272,7 @@ def load(path: Path) -> list[Row]:
         raise ImportError_(f"不支持的文件类型 {path.suffix}（可导入 {', '.join(sorted(LOADERS))}）")
     try:
         return loader(path)
+    except LimitError as exc:  # every loader's bounds, said alike
+        raise ImportError_(str(exc)) from None
     except OSError as exc:
         raise ImportError_(f"无法打开文件：{describe_os_error(exc)}") from None

@@ -13,10 +13,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from difflib import SequenceMatcher
-from functools import cache, lru_cache
+from functools import cache
 
 from nianbao.findings import Hit
 from nianbao.importers.document import Cell, Row
+from nianbao.limits import cache_short
 from nianbao.spec import FormSpec, Table, all_specs, spec_for_year
 
 _NUMERALS = "一二三四五六"
@@ -28,17 +29,9 @@ _YEAR = re.compile(r"((?:19|20)\d\d)\s*年")
 _MIN_PREFIX = 10  # a label wrapped over lines is recognised by a unique prefix this long
 
 
+@cache_short(16384)
 def norm(text: str) -> str:
     """Labels compared without punctuation, spaces, width or script differences."""
-    return _norm_label(text) if len(text) <= 200 else _normalise(text)  # a batch caches label-sized texts only
-
-
-@lru_cache(maxsize=16384)
-def _norm_label(text: str) -> str:
-    return _normalise(text)
-
-
-def _normalise(text: str) -> str:
     import zhconv
 
     simplified = zhconv.convert(unicodedata.normalize("NFKC", text), "zh-cn")
