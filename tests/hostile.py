@@ -308,6 +308,14 @@ def injected_report(good: Path, folder: Path) -> Path:
     return out
 
 
+def report_digits(good: Path, folder: Path) -> Path:
+    """A published report printing a 5,000-digit number in a table cell (past Python's int() limit)."""
+    out = folder / "report-digits.txt"
+    seed = Path(__file__).resolve().parents[1] / "rules" / "reports" / "jianxi-2019.txt"
+    out.write_text(seed.read_text(encoding="utf-8").replace("规范性文件\t0", "规范性文件\t" + "9" * 5000, 1), encoding="utf-8")
+    return out
+
+
 def encrypted_pdf(good: Path, folder: Path) -> Path:
     """A PDF with the standard security handler and an unknown user password."""
     out = folder / "encrypted.pdf"
@@ -404,5 +412,6 @@ CASES = [
     Case("text-million-lines", million_lines, "超出处理上限", bomb=True),
     Case("big5-page", big5_page, office="臺北市萬華區公所"),
     Case("injected-report", injected_report),
+    Case("report-5000-digits", report_digits, rule="C013"),
     Case("encrypted-pdf", encrypted_pdf, "密码"),
 ]

@@ -19,6 +19,7 @@ from nianbao.findings import Hit
 from nianbao.importers.document import Cell, Row
 from nianbao.limits import cache_short
 from nianbao.spec import FormSpec, Table, all_specs, spec_for_year
+from nianbao.values import MAX_DIGITS
 
 _NUMERALS = "一二三四五六"
 _HEADING = re.compile(r"^\s*([一二三四五六])\s*[、.．]")
@@ -61,9 +62,10 @@ class _Flat:
 
 
 def _raw(text: str) -> object:
-    """A printed value as the template receives it: plain ASCII numbers as numbers, the rest as printed."""
+    """A printed value as the template receives it: plain ASCII numbers as numbers, the rest as
+    printed (a number too long to be one, as text, which the reader reports as C013)."""
     text = text.strip()
-    if _PLAIN.match(text):
+    if _PLAIN.match(text) and len(text) <= 2 * MAX_DIGITS:
         return Decimal(text) if "." in text else int(text)
     return text
 
