@@ -175,7 +175,7 @@ def test_old_xls_files_in_a_folder_are_listed_not_skipped(tmp_path, cli):
     ],
 )
 def test_office_names_compare_as_people_write_them(one, other, same):
-    from nianbao.batch import _same_office, office_key
+    from nianbao.roster import office_key, same_office
 
     a, b = office_key(one), office_key(other)
-    assert (a == b or _same_office(a, b)) is same
+    assert (a == b or same_office(a, b)) is same

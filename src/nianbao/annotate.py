@@ -22,16 +22,29 @@ from openpyxl.workbook import Workbook
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from nianbao import __version__
+from nianbao.explanations import (
+    ID_HEADER,
+    PROBLEM_HEADER,
+    RESULTS_SHEET,
+    RULE_HEADER,
+    STORE_SHEET,
+    TEXT_HEADER,
+    Explanation,
+    is_open,
+    kept,
+    store_rows,
+)
 from nianbao.files import atomic_path
 from nianbao.findings import ERROR, Finding
 from nianbao.read import ReadError
 
-RESULTS_SHEET = "检查结果"
 MARKS_SHEET = "_nianbao_marks"  # hidden: the fills we replaced, so the next run can restore them
 MARKER = "【nianbao 检查】"
 AUTHOR = "nianbao"
 FILLS = {ERROR: "FFFFC7CE", "提示": "FFFFEB9C"}
-_HEADER = ["序号", "严重程度", "规则", "位置", "表", "行", "列", "说明", "实际值", "期望值", "原文位置", "编号"]
+_HEADER = ["序号", "严重程度", RULE_HEADER, "位置", "表", "行", "列", PROBLEM_HEADER, "实际值", "期望值", "原文位置", ID_HEADER, TEXT_HEADER]
+_COLUMNS = "ABCDEFGHIJKLM"
+EXPLAIN_FILL = "FFFFF2CC"  # the template's input colour: the 说明 column is for the clerk to write in
 
 
 def _color_json(color: Color | None) -> dict | None:
@@ -67,7 +80,8 @@ def user_part(text: str) -> str:
 
 
 def clear(wb: Workbook) -> None:
-    """Remove nianbao's layer: restore replaced fills, strip our note blocks, drop our sheets."""
+    """Remove nianbao's layer: restore replaced fills, strip our note blocks, drop our sheets
+    (the explanations they held are in the findings being written, or the result's ``stale``)."""
     if MARKS_SHEET in wb.sheetnames:
         marks = wb[MARKS_SHEET]
         for sheet, address, original in marks.iter_rows(min_row=2, values_only=True):
@@ -76,8 +90,9 @@ def clear(wb: Workbook) -> None:
                 if _ours(cell.fill):  # a fill the user changed after our run is theirs now
                     cell.fill = _fill_from(original)
         del wb[MARKS_SHEET]
-    if RESULTS_SHEET in wb.sheetnames:
-        del wb[RESULTS_SHEET]
+    for sheet in (RESULTS_SHEET, STORE_SHEET):
+        if sheet in wb.sheetnames:
+            del wb[sheet]
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for cell in row:
@@ -87,9 +102,12 @@ def clear(wb: Workbook) -> None:
 
 
 def note_text(findings: list[Finding]) -> str:
-    """Our block of a cell's note: every finding on the cell."""
+    """Our block of a cell's note: every finding on the cell, with its explanation if it has one."""
     lines = [MARKER]
-    lines += [f"[{f.severity}] {f.rule} {f.message}" + (f"（原文：{f.source}）" if f.source else "") + f"（编号 {f.id}）" for f in findings]
+    for f in findings:
+        lines.append(f"[{f.severity}] {f.rule} {f.message}" + (f"（原文：{f.source}）" if f.source else "") + f"（编号 {f.id}）")
+        if f.explanation:
+            lines.append(f"  已说明：{f.explanation}")
     return "\n".join(lines)
 
 
@@ -114,15 +132,21 @@ def severity_of(findings: list[Finding]) -> str:
     return ERROR if any(f.severity == ERROR for f in findings) else "提示"
 
 
-def results_rows(findings: list[Finding], source: str) -> list[list]:
-    """The 检查结果 sheet: verdict, file line, header, one row per finding."""
+def results_rows(findings: list[Finding], source: str, stale: list[Explanation] = ()) -> list[list]:
+    """The 检查结果 sheet: verdict, file line, header, one row per finding (its 说明 last), then the
+    explanations no longer needed, in the same columns, so they are read back until removed."""
     errors = sum(f.severity == ERROR for f in findings)
-    verdict = "未发现问题" if not findings else f"错误 {errors} 项（必须修改），提示 {len(findings) - errors} 项（修改或说明）"
+    explained = sum(not is_open(f) for f in findings)
+    verdict = "未发现问题" if not findings else (f"错误 {errors} 项（必须修改），提示 {len(findings) - errors} 项（修改或在“说明”列说明理由"
+                                               + (f"，已说明 {explained} 项" if explained else "") + "）")
     rows = [[f"检查结果：{verdict}"], [f"文件：{source}；检查时间：{dt.datetime.now():%Y-%m-%d %H:%M}；nianbao {__version__}"], _HEADER]
     for i, f in enumerate(findings, 1):
         rows.append([i, f.severity, f.rule, f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or ""), f.table, f.row,
                      f.column, f.message, "" if f.actual is None else str(f.actual), "" if f.expected is None else str(f.expected),
-                     f.source or "", f.id])
+                     f.source or "", f.id, f.explanation or ""])
+    if stale:
+        rows += [[], [f"以下 {len(stale)} 条说明所针对的问题本次检查未再出现，说明已不再需要（可删除这些行）："]]
+        rows += [["", "", e.rule, "", "", "", "", e.message, "", "", "", e.id, e.text] for e in stale]
     return rows
 
 
@@ -160,9 +184,9 @@ def _apply(wb: Workbook, findings: list[Finding]) -> None:
         cell.fill = PatternFill(fill_type="solid", fgColor=FILLS[severity], bgColor=FILLS[severity])
 
 
-def _results_sheet(wb: Workbook, findings: list[Finding], source: str) -> None:
+def _results_sheet(wb: Workbook, findings: list[Finding], source: str, stale: list[Explanation]) -> None:
     ws = wb.create_sheet(RESULTS_SHEET, 0)
-    for row in results_rows(findings, source):
+    for row in results_rows(findings, source, stale):
         ws.append(row)
         for cell in ws[ws.max_row]:
             if isinstance(cell.value, str):
@@ -178,7 +202,11 @@ def _results_sheet(wb: Workbook, findings: list[Finding], source: str) -> None:
             link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{f.sheet}'!{f.cell}", display=link.value)
             link.font = Font(color="0563C1", underline="single")
         ws.cell(row, 8).alignment = Alignment(wrap_text=True, vertical="top")
-    for col, width in zip("ABCDEFGHIJKL", (6, 9, 7, 12, 18, 30, 18, 70, 10, 10, 22, 14), strict=True):
+    for row in range(4, ws.max_row + 1):
+        if ws.cell(row, len(_HEADER) - 1).value:  # a finding or a stale explanation: its 说明 cell invites writing
+            ws.cell(row, len(_HEADER)).fill = PatternFill(fill_type="solid", fgColor=EXPLAIN_FILL)
+            ws.cell(row, len(_HEADER)).alignment = Alignment(wrap_text=True, vertical="top")
+    for col, width in zip(_COLUMNS, (6, 9, 7, 12, 18, 30, 18, 60, 10, 10, 22, 14, 40), strict=True):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A4"
     # Printed landscape on A4, every column (说明 included) on the page, the header on every page.
@@ -187,16 +215,27 @@ def _results_sheet(wb: Workbook, findings: list[Finding], source: str) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_title_rows = "3:3"
     if findings:
-        ws.auto_filter.ref = f"A3:L{ws.max_row}"
+        ws.auto_filter.ref = f"A3:{_COLUMNS[-1]}{3 + len(findings)}"
     wb.active = 0
     for sheet in wb.worksheets:
         sheet.sheet_view.tabSelected = sheet is ws
 
 
-def annotate(source: str | Path, findings: list[Finding], dest: str | Path) -> Path:
+def _store(wb: Workbook, explanations: list[Explanation]) -> None:
+    if explanations:
+        ws = wb.create_sheet(STORE_SHEET)
+        for row in store_rows(explanations):
+            ws.append(row)
+            for cell in ws[ws.max_row]:
+                cell.data_type = "s"
+        ws.sheet_state = "hidden"
+
+
+def annotate(source: str | Path, findings: list[Finding], dest: str | Path, stale: list[Explanation] = ()) -> Path:
     """Write ``source`` with nianbao's annotations for ``findings`` to ``dest`` (atomically).
 
-    ``source`` is only read; ``dest`` must be a different file.
+    ``source`` is only read; ``dest`` must be a different file. ``stale`` are explanations whose
+    finding no longer occurs: listed, never dropped.
     """
     source, dest = Path(source), Path(dest)
     if dest.resolve() == source.resolve():
@@ -208,7 +247,8 @@ def annotate(source: str | Path, findings: list[Finding], dest: str | Path) -> P
         raise ReadError(f"工作簿含有 Excel 不会写出的内容，无法复制出批注副本（{type(exc).__name__}）；检查结果见汇总") from None
     clear(wb)
     _apply(wb, findings)
-    _results_sheet(wb, findings, source.name)
+    _results_sheet(wb, findings, source.name, list(stale))
+    _store(wb, kept(findings, list(stale)))
     # openpyxl drops every cached formula result; ask Excel/LibreOffice to recalculate on open.
     wb.calculation.fullCalcOnLoad = True
     with atomic_path(dest) as tmp:

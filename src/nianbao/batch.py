@@ -22,7 +22,6 @@ import os
 import re
 import tempfile
 import threading
-import unicodedata
 from collections.abc import Callable, Iterable
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -33,11 +32,13 @@ from pebble import ProcessExpired, ProcessPool
 
 from nianbao.annotate import annotate
 from nianbao.check import Result, check_values, describe, failure_reason, read_any, sort_findings, to_finding
+from nianbao.explanations import explain
 from nianbao.files import Destinations
 from nianbao.findings import Hit
 from nianbao.importers import import_report, importable, write_template
 from nianbao.limits import LIMITS
 from nianbao.read import Values
+from nianbao.roster import NameIndex, office_key
 from nianbao.rules.catalogue import RuleSet, refs_of, ruleset
 from nianbao.rules.engine import run_relations
 from nianbao.schema import validate
@@ -81,6 +82,7 @@ def _extract(values: Values) -> Values:
         {k: values.data[k] for k in keys if k in values.data},
         where={k: values.where[k] for k in keys if k in values.where},
         source=values.source,
+        explanations=values.explanations,
     )
 
 
@@ -189,14 +191,14 @@ class Failure:
     error: str
 
 
-def _annotate_one(job: tuple[Path, list, Path]) -> Path | Failure:
-    source, findings, dest = job
+def _annotate_one(job: tuple[Path, list, list, Path]) -> Path | Failure:
+    source, findings, stale, dest = job
     try:
         if importable(source):  # the copy of an imported report is its filled template
             with tempfile.TemporaryDirectory() as tmp:
                 template = write_template(import_report(source), Path(tmp) / f"{source.name}.xlsx")
-                return annotate(template, findings, dest)
-        return annotate(source, findings, dest)
+                return annotate(template, findings, dest, stale)
+        return annotate(source, findings, dest, stale)
     except Exception as exc:
         return Failure(failure_reason(exc), type(exc).__name__)
 
@@ -277,30 +279,6 @@ def _check_all(pool: _Pool, paths: list[Path], size: int, progress: Progress | N
     return checked
 
 
-_WORDS = (("管理委员会", "管委会"), ("办公室", "办"), ("(", ""), (")", ""), ("人民政府", "政府"))
-# A chain of administrative areas before an office's own name: 江苏省淮安市 in 江苏省淮安市洪泽区人民政府.
-_AREAS = re.compile(r"(?:[^省市县区州旗盟]{1,10}?(?:省|自治区|特别行政区|市|自治州|州|地区|盟|县|自治县|区|旗))+")
-
-
-def office_key(office: object) -> str:
-    """An office name as compared for pairing: width, spaces and brackets ignored, 办公室/办 and
-    管理委员会/管委会 and 人民政府/政府 alike."""
-    key = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(office or "")))
-    for long, short in _WORDS:
-        key = key.replace(long, short)
-    return key
-
-
-def _area_suffixes(key: str) -> list[str]:
-    """The key without one or more superior areas in front: 淮安市洪泽区政府 -> [洪泽区政府]."""
-    return [key[i:] for i in range(1, len(key)) if _AREAS.fullmatch(key[:i])]
-
-
-def _same_office(key: str, other: str) -> bool:
-    """Whether two keys name one office, one with its superior areas spelt out (淮安市洪泽区政府 ↔ 洪泽区政府)."""
-    return other in _area_suffixes(key) or key in _area_suffixes(other)
-
-
 @dataclass(frozen=True)
 class Pairing:
     """How a report found last year's: the file, and by what ("exact", "normalised", "area", "given")."""
@@ -317,37 +295,21 @@ MATCHES = {"exact": "机关名称完全一致", "normalised": "机关名称规�
 def _pair(checked: list[Checked], candidates: list[Checked], explain: bool) -> list[Pairing]:
     """Each report's previous-year report among ``candidates`` (same office, year - 1), and with
     ``explain`` why a report found none. Indexed, so a national batch pairs in one pass."""
-    exact: dict[tuple, list[Checked]] = {}
-    normal: dict[tuple, list[Checked]] = {}
-    shorter: dict[tuple, list[Checked]] = {}  # by the key with its superior areas taken off
-    for c in candidates:
-        if c.extract is not None and c.result.office and c.result.year:
-            key, year = office_key(c.result.office), c.result.year
-            exact.setdefault((c.result.office, year), []).append(c)
-            normal.setdefault((key, year), []).append(c)
-            for suffix in _area_suffixes(key):
-                shorter.setdefault((suffix, year), []).append(c)
+    index = NameIndex((c.result.office, c) for c in candidates if c.extract is not None and c.result.office and c.result.year)
     pairs = []
     for c in checked:
         if c.extract is None or not c.result.year or not c.result.office:
             pairs.append(Pairing(None, note="报告的机关名称或年度未能读取，无法配对上一年度报告" if explain and c.extract is not None else None))
             continue
-        key, year = office_key(c.result.office), c.result.year - 1
-        tiers = (("exact", exact.get((c.result.office, year), [])), ("normalised", normal.get((key, year), [])),
-                 ("area", shorter.get((key, year), []) + [e for s in _area_suffixes(key) for e in normal.get((s, year), [])]))
-        found, note = None, f"没有找到“{c.result.office}”{year} 年度的报告"
-        for match, hits in tiers:
-            hits = list({id(e): e for e in hits if e is not c}.values())
-            if len(hits) > 1 and match == "area":  # 教育局 could be any of several areas' 教育局: never guess
-                note = f"{year} 年度有多份可能是“{c.result.office}”的报告：" + "、".join(str(e.result.path) for e in hits)
-                break
-            if hits:
-                found = (hits[0], match)
-                break
-        if found:
-            pairs.append(Pairing(found[0].extract, found[0].result.path, found[1]))
-        else:
+        year = c.result.year - 1
+        match, hits = index.find(c.result.office, lambda e, c=c, year=year: e is not c and e.result.year == year)
+        if len(hits) > 1 and match == "area":  # 教育局 could be any of several areas' 教育局: never guess
+            note = f"{year} 年度有多份可能是“{c.result.office}”的报告：" + "、".join(str(e.result.path) for e in hits)
             pairs.append(Pairing(None, note=note if explain else None))
+        elif hits:
+            pairs.append(Pairing(hits[0].extract, hits[0].result.path, match))
+        else:
+            pairs.append(Pairing(None, note=f"没有找到“{c.result.office}”{year} 年度的报告" if explain else None))
     return pairs
 
 
@@ -419,12 +381,13 @@ def check_many(
                     hits += run_relations(rules, c.extract, pairing.extract, cross_year=True)
                 found = [to_finding(rules, c.extract, h) for h in hits]
                 c.result.findings = sort_findings(c.extract.spec, c.result.findings + found)
+                c.result.stale = explain(c.result.findings, c.extract.explanations)
             except Exception as exc:
                 c.result.fail(exc)
 
         wanted = [(item, c.result) for item, c in zip(items, checked, strict=True)
-                  if c.result.reason is None and (copies == "all" or (copies == "findings" and c.result.findings))]
-        written = pool.map(_annotate_one, [(i.path, r.findings, i.dest) for i, r in wanted], [LIMITS.seconds] * len(wanted),
+                  if c.result.reason is None and (copies == "all" or (copies == "findings" and (c.result.findings or c.result.stale)))]
+        written = pool.map(_annotate_one, [(i.path, r.findings, r.stale, i.dest) for i, r in wanted], [LIMITS.seconds] * len(wanted),
                            progress, "annotate", [1] * len(wanted))
         interrupted = False
     finally:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from nianbao.explanations import Explanation, explain, is_open
 from nianbao.files import describe_os_error
 from nianbao.findings import ERROR, WARNING, Finding, Hit, finding_id, format_number
 from nianbao.layout import form_layout
@@ -17,6 +18,8 @@ from nianbao.rules.engine import run_cell_rules, run_relations, run_text_rules
 from nianbao.schema import validate
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
+# The entries of a template's hidden record that a result keeps: what it was made as, and for whom.
+IDENTITY = ("format", "template_version", "fingerprint", "roster_code", "roster_office", "roster_year", "distribution")
 
 
 @dataclass
@@ -34,6 +37,8 @@ class Result:
     output: Path | None = None  # the annotated copy, once written
     previous: dict | None = None  # last year's report in a batch: {"path", "match"} (batch.MATCHES)
     previous_note: str | None = None  # why none was found, when one was looked for
+    identity: dict[str, str] = field(default_factory=dict)  # the template's hidden record (IDENTITY)
+    stale: list[Explanation] = field(default_factory=list)  # explanations whose finding no longer occurs
 
     @property
     def errors(self) -> int:
@@ -41,13 +46,19 @@ class Result:
 
     @property
     def warnings(self) -> int:
-        return sum(f.severity == WARNING for f in self.findings)
+        """提示 not explained: those still asking for a fix or a 说明."""
+        return sum(f.severity == WARNING and is_open(f) for f in self.findings)
+
+    @property
+    def explained(self) -> int:
+        """提示 explained in the 说明 column."""
+        return sum(f.severity == WARNING and not is_open(f) for f in self.findings)
 
     @property
     def status(self) -> str:
         if self.reason is not None:
             return "failed"
-        return "errors" if self.errors else "warnings" if self.warnings else "clean"
+        return "errors" if self.errors else "warnings" if self.warnings else "explained" if self.explained else "clean"
 
     def to_dict(self) -> dict:
         return {
@@ -61,9 +72,12 @@ class Result:
             "output": str(self.output) if self.output else None,
             "previous": self.previous,
             "previous_note": self.previous_note,
+            "identity": self.identity,
             "errors": self.errors,
             "warnings": self.warnings,
+            "explained": self.explained,
             "findings": [f.to_dict() for f in self.findings],
+            "stale_explanations": [asdict(e) for e in self.stale],
         }
 
     def fail(self, exc: BaseException) -> Result:
@@ -73,7 +87,7 @@ class Result:
         return self
 
     def __repr__(self) -> str:
-        return f"<Result {self.path.name} {self.status}: 错误 {self.errors}，提示 {self.warnings}>"
+        return f"<Result {self.path.name} {self.status}: 错误 {self.errors}，提示 {self.warnings}，已说明 {self.explained}>"
 
     def frame(self) -> pd.DataFrame:
         """The findings as a DataFrame, one row per finding."""
@@ -163,6 +177,7 @@ def describe(result: Result, values: Values) -> Result:
     office, year = values.value("meta.office"), values.value("meta.year")
     result.office = office if isinstance(office, str) else None
     result.year = year if isinstance(year, int) else None
+    result.identity = {k: v for k, v in values.meta.items() if k in IDENTITY}
     return result
 
 
@@ -191,6 +206,7 @@ def check(path: str | Path, previous: str | Path | Values | None = None) -> Resu
         result.values = values
         describe(result, values)
         result.findings = check_values(values, prev)
+        result.stale = explain(result.findings, values.explanations)
     except Exception as exc:
         result.fail(exc)
     return result

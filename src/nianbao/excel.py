@@ -9,8 +9,10 @@ restores them. Errors are shown in a Chinese message box, not as a Python traceb
 
 from __future__ import annotations
 
-from nianbao.annotate import FILLS, MARKER, MARKS_SHEET, RESULTS_SHEET, by_place, note_text, results_rows, severity_of, user_part
+from nianbao import explanations
+from nianbao.annotate import FILLS, MARKER, MARKS_SHEET, by_place, note_text, results_rows, severity_of, user_part
 from nianbao.check import check_values
+from nianbao.explanations import RESULTS_SHEET, STORE_SHEET, Explanation, explain, kept, store_rows
 from nianbao.files import inert_text
 from nianbao.findings import Finding
 from nianbao.read import ReadError, Source, read_source
@@ -121,11 +123,18 @@ def _run(book, annotate: bool) -> list[Finding]:
     sheets = {sheet.name: sheet for sheet in book.sheets}  # one round trip; reused below
     protected = _unprotect(sheets)
     try:
-        _clear(book, sheets)
+        live = LiveBook(book)
         findings: list[Finding] = []
+        if annotate:  # read before our sheets go: the 说明 written in 检查结果 is read back with the values
+            values = read_source(live, book.name)
+            findings = check_values(values)
+            stale = explain(findings, values.explanations)
+        else:
+            stale = list(explanations.read(*(live.grid(s) if s in sheets else None for s in (RESULTS_SHEET, STORE_SHEET))).values())
+        _clear(book, sheets)
         if annotate:
-            findings = check_values(read_source(LiveBook(book), book.name))
-            _annotate(book, sheets, findings)
+            _annotate(book, sheets, findings, stale)
+        _store(book, sheets, kept(findings, stale))
         return findings
     finally:
         _protect(protected)
@@ -165,11 +174,20 @@ def _clear(book, sheets: dict) -> None:
             if _color_hex(cell.color) in OURS:  # a fill the user changed after our run is theirs now
                 cell.color = original or None
         sheets.pop(MARKS_SHEET).delete()
-    if RESULTS_SHEET in sheets:
-        sheets.pop(RESULTS_SHEET).delete()
+    for name in (RESULTS_SHEET, STORE_SHEET):
+        if name in sheets:
+            sheets.pop(name).delete()
 
 
-def _annotate(book, sheets: dict, findings: list[Finding]) -> None:
+def _store(book, sheets: dict, kept: list[Explanation]) -> None:
+    """The hidden copy of the explanations, so 清除标注 keeps them."""
+    if kept:
+        store = book.sheets.add(STORE_SHEET, after=list(sheets.values())[-1])
+        store["A1"].value = [[inert_text(v) for v in row] for row in store_rows(kept)]
+        store.visible = False
+
+
+def _annotate(book, sheets: dict, findings: list[Finding], stale: list[Explanation]) -> None:
     marks = [["sheet", "cell", "original_fill"]]
     for (name, address), group in by_place(findings, list(sheets)).items():
         cell = sheets[name][address]
@@ -186,7 +204,7 @@ def _annotate(book, sheets: dict, findings: list[Finding]) -> None:
     record["A1"].value = marks
     record.visible = False
     results = book.sheets.add(RESULTS_SHEET, before=first)
-    rows = results_rows(findings, book.name)
+    rows = results_rows(findings, book.name, stale)
     width = max(len(row) for row in rows)
     # One call for the whole table; text that Excel would take as a formula is marked as text.
     results["A1"].value = [[inert_text(v) for v in row] + [None] * (width - len(row)) for row in rows]

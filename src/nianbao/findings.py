@@ -48,6 +48,7 @@ class Finding:
     # Every (sheet, cell) that carries this finding's note and colour; the first is ``sheet!cell``.
     places: list[tuple[str, str]] = field(default_factory=list)
     id: str = ""  # finding_id(): stable across runs
+    explanation: str | None = None  # what the clerk wrote in the 说明 column (nianbao.explanations)
 
     def to_dict(self) -> dict:
         data = asdict(self)

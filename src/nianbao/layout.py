@@ -6,6 +6,7 @@ beside each input cell, and ``nianbao cells`` prints it. Coordinates are 0-based
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -214,3 +215,12 @@ def _fit_rows(sheet: SheetLayout) -> None:
 @cache
 def form_layout(spec: FormSpec) -> FormLayout:
     return FormLayout(spec, [_text_sheet(spec)] + [_table_sheet(t) for t in spec.tables])
+
+
+def fingerprint(spec: FormSpec) -> str:
+    """A digest of a template's structure (format, version, every input cell's place and labels):
+    collection tells a workbook made from another template by it."""
+    parts = [spec.id, str(spec.template_version)]
+    for cell in form_layout(spec).inputs.values():
+        parts += [cell.key, cell.sheet, cell.address, *(label.text for label in cell.labels)]
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=8).hexdigest()

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from python_calamine import CalamineWorkbook
 
+from nianbao import explanations
+from nianbao.explanations import Explanation
 from nianbao.files import describe_os_error
 from nianbao.findings import Hit
 from nianbao.layout import a1, defined_name, form_layout
@@ -27,7 +29,7 @@ from nianbao.limits import LIMITS, LimitError, cache_short, check_package, check
 from nianbao.spec import FormSpec, SpecError, load_spec
 from nianbao.values import FORMULA_NO_CACHE, NUMBERS, CellValue, ErrorValue, from_float, interpret
 
-META_SHEET = "_nianbao"  # hidden sheet: format id and template version
+META_SHEET = "_nianbao"  # hidden sheet: format, template version and fingerprint, and a distributed workbook's identity
 _TAG_SHEET = re.compile(r"<(?:\w+:)?sheet\s([^>]*?)/?>")
 _TAG_REL = re.compile(r"<(?:\w+:)?Relationship\s([^>]*?)/?>")
 _TAG_NAME = re.compile(r"<(?:\w+:)?definedName\s([^>]*)>([^<]*)</(?:\w+:)?definedName>")
@@ -53,6 +55,8 @@ class Values:
     hits: list[Hit] = field(default_factory=list)  # problems found while reading
     source: str = ""
     origins: dict[str, str] = field(default_factory=dict)  # key -> place in an imported report
+    meta: dict[str, str] = field(default_factory=dict)  # the hidden record: format, version, distribution identity
+    explanations: dict[str, Explanation] = field(default_factory=dict)  # finding id -> the clerk's 说明
 
     def value(self, key: str) -> object:
         return self.data.get(key)
@@ -253,7 +257,11 @@ def read_source(book: Source, source: str) -> Values:
         raise ReadError(f"模板版本“{text[:40]}”无效：隐藏的 {META_SHEET} 工作表被修改，请用 nianbao template 重新生成模板")
     if version > spec.template_version:
         raise ReadError(f"模板版本 {version} 比本程序支持的版本 {spec.template_version} 新，请更新 nianbao")
-    return _read_cells(book, spec, source)
+    values = _read_cells(book, spec, source)
+    values.meta = meta
+    values.explanations = explanations.read(*(book.grid(s) if s in book.sheet_parts else None
+                                              for s in (explanations.RESULTS_SHEET, explanations.STORE_SHEET)))
+    return values
 
 
 def _resolve(reference: str) -> tuple[str, int, int] | None:

@@ -18,7 +18,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from nianbao import __version__
 from nianbao.files import atomic_path, close_workbook
-from nianbao.layout import FormLayout, InputCell, SheetLayout, absolute, form_layout, wrapped_lines
+from nianbao.layout import FormLayout, InputCell, SheetLayout, absolute, fingerprint, form_layout, wrapped_lines
 from nianbao.read import META_SHEET
 from nianbao.rules.catalogue import Instance, RuleSet, ruleset
 from nianbao.rules.expr import Compare, refs, to_excel
@@ -61,6 +61,9 @@ class _Formats:
             "date": wb.add_format(number | {"num_format": "yyyy-mm-dd"}),
             "text": wb.add_format(boxed | {"locked": False, "align": "left", "valign": "top", "bg_color": INPUT_FILL}),
         }
+        # Filled in by the 政务公开办 (office, year) and not to be changed: white, locked.
+        self.fixed = {kind: wb.add_format(boxed | {"align": "left", "num_format": "0" if kind == "year" else "General"})
+                      for kind in self.inputs}
 
 
 INSTRUCTIONS_WIDTH = 86  # fits A4 portrait at 100%, so no viewer has to scale it
@@ -86,8 +89,8 @@ class Formula:
     cached: str = ""  # the stored result: "" for none (a file saved by a program that does not calculate)
 
 
-def _write_input(ws: Worksheet, fmt: _Formats, cell: InputCell, value: object) -> None:
-    style = fmt.inputs[cell.type]
+def _write_input(ws: Worksheet, fmt: _Formats, cell: InputCell, value: object, locked: bool = False) -> None:
+    style = (fmt.fixed if locked else fmt.inputs)[cell.type]
     if cell.last_col != cell.col:
         ws.merge_range(cell.row, cell.col, cell.row, cell.last_col, None, style)
     if value is None:
@@ -100,7 +103,7 @@ def _write_input(ws: Worksheet, fmt: _Formats, cell: InputCell, value: object) -
         ws.write_string(cell.row, cell.col, str(value), style)
     else:
         ws.write_number(cell.row, cell.col, float(value), style)
-    if cell.type in _VALIDATION:
+    if cell.type in _VALIDATION and not locked:
         ws.data_validation(cell.row, cell.col, cell.row, cell.col, _VALIDATION[cell.type] | {"error_title": "输入有误"})
 
 
@@ -207,8 +210,14 @@ def _instructions(wb: xlsxwriter.Workbook, fmt: _Formats, spec: FormSpec, rules:
 
 
 def build(spec: FormSpec, path: str | Path, *, office: str | None = None, year: int | None = None,
-          values: dict[str, object] | None = None, macro: bool = False, interpreters: dict[str, str] | None = None) -> Path:
+          values: dict[str, object] | None = None, macro: bool = False, interpreters: dict[str, str] | None = None,
+          locked: frozenset[str] = frozenset(), notes: dict[str, str] | None = None,
+          identity: dict[str, str] | None = None) -> Path:
     """Write the template of ``spec`` to ``path`` (atomically); ``values`` fill cells by key.
+
+    ``locked`` cells are written as fixed text the clerk cannot edit, ``notes`` put a note on
+    cells by key, and ``identity`` adds entries to the hidden record every template carries
+    (format, template version, structure fingerprint: see META_SHEET).
 
     With ``macro``, the workbook is an .xlsm with the VBA project (the xlwings standalone module
     and ours), the 检查 and 清除标注 buttons on the first sheet, and the xlwings.conf sheet that
@@ -222,7 +231,8 @@ def build(spec: FormSpec, path: str | Path, *, office: str | None = None, year: 
         values["meta.office"] = office
     if year is not None:
         values["meta.year"] = year
-    unknown = set(values) - set(layout.inputs)
+    notes = notes or {}
+    unknown = (set(values) | set(locked) | set(notes)) - set(layout.inputs)
     if unknown:
         raise KeyError(f"格式 {spec.id} 中没有这些单元格：{', '.join(sorted(unknown))}")
     with atomic_path(path) as tmp:
@@ -245,14 +255,21 @@ def build(spec: FormSpec, path: str | Path, *, office: str | None = None, year: 
             for text in sheet.texts:
                 _write_text(ws, fmt, text)
             for cell in sheet.inputs:
-                _write_input(ws, fmt, cell, values.get(cell.key))
+                _write_input(ws, fmt, cell, values.get(cell.key), cell.key in locked)
+                if cell.key in notes:
+                    ws.write_comment(cell.row, cell.col, notes[cell.key], {"author": "nianbao", "x_scale": 2, "y_scale": 1.5})
                 wb.define_name(cell.name, f"='{sheet.name}'!{absolute(cell.row, cell.col)}")
             _live_checks(ws, fmt, sheet, layout, rules)
             ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True, "format_columns": True, "format_rows": True})
         meta = wb.add_worksheet(META_SHEET)
-        for row, (k, v) in enumerate({"format": spec.id, "template_version": spec.template_version, "generator": f"nianbao {__version__}"}.items()):
+        record = {"format": spec.id, "template_version": spec.template_version, "generator": f"nianbao {__version__}",
+                  "fingerprint": fingerprint(spec)} | (identity or {})
+        for row, (k, v) in enumerate(record.items()):
             meta.write_string(row, 0, k)
-            meta.write(row, 1, v)
+            if isinstance(v, int):
+                meta.write_number(row, 1, v)
+            else:
+                meta.write_string(row, 1, str(v))
         meta.hide()
         if macro:
             conf = wb.add_worksheet(CONF_SHEET)
