@@ -232,7 +232,7 @@ def _lost(exc: BaseException, budget: float) -> Failure:
     return Failure(failure_reason(exc), type(exc).__name__)
 
 
-class _Pool:
+class Pool:
     """Worker processes with a time budget per task, for one batch."""
 
     def __init__(self, workers: int):
@@ -254,15 +254,19 @@ class _Pool:
                 progress(phase, weight, total)
         return results
 
-    def close(self, interrupted: bool) -> None:
-        if interrupted:
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        """Wait for the workers; on an exception (Ctrl-C, SIGTERM) stop them at once."""
+        if kind is not None:
             self.pool.stop()
         else:
             self.pool.close()
         self.pool.join()
 
 
-def _check_all(pool: _Pool, paths: list[Path], size: int, progress: Progress | None, phase: str) -> list[Checked]:
+def _check_all(pool: Pool, paths: list[Path], size: int, progress: Progress | None, phase: str) -> list[Checked]:
     """Check ``paths`` in chunks; a chunk that fails as a whole is checked again file by file."""
     chunks = _chunks(paths, size)
     budget = LIMITS.seconds
@@ -322,6 +326,24 @@ def _twins(checked: list[Checked]) -> dict[int, list[Path]]:
     return {i: [checked[j].result.path for j in group if j != i] for group in groups.values() if len(group) > 1 for i in group}
 
 
+def worker_count(jobs: int | None) -> int:
+    return max(1, jobs or os.cpu_count() or 1)
+
+
+def _chunk_size(files: int, workers: int) -> int:
+    # A few chunks per worker: Pandera runs once per chunk and format, so chunks should not be tiny.
+    return max(1, min(500, -(-files // (workers * 4))))
+
+
+def read_many(inputs: Iterable[str | Path], jobs: int | None = None) -> list[Checked]:
+    """Read and check every file named by ``inputs`` in isolated workers (as ``check_many`` does):
+    each file's result, and the cells the cross-year rules read."""
+    items, _ = discover(inputs)
+    workers = worker_count(jobs)
+    with Pool(workers) as pool:
+        return _check_all(pool, [i.path for i in items], _chunk_size(len(items), workers), None, "previous")
+
+
 class PreviousDirError(Exception):
     """--previous-dir names nothing that can be read; the message is one line of Chinese."""
 
@@ -346,12 +368,9 @@ def check_many(
         raise ValueError(f"copies must be one of {COPIES}")
     destinations = destinations or Destinations()
     items, missing = discover(inputs, out_dir, destinations)
-    workers = max(1, jobs or os.cpu_count() or 1)
-    # A few chunks per worker: Pandera runs once per chunk and format, so chunks should not be tiny.
-    size = max(1, min(500, -(-len(items) // (workers * 4)))) if items else 1
-    pool = _Pool(workers)
-    interrupted = True
-    try:
+    workers = worker_count(jobs)
+    size = _chunk_size(len(items), workers)
+    with Pool(workers) as pool:
         others: list[Checked] = []
         if previous_dir is not None:  # first, so that a folder with nothing readable stops the run at once
             earlier, _ = discover([previous_dir])
@@ -389,9 +408,6 @@ def check_many(
                   if c.result.reason is None and (copies == "all" or (copies == "findings" and (c.result.findings or c.result.stale)))]
         written = pool.map(_annotate_one, [(i.path, r.findings, r.stale, i.dest) for i, r in wanted], [LIMITS.seconds] * len(wanted),
                            progress, "annotate", [1] * len(wanted))
-        interrupted = False
-    finally:
-        pool.close(interrupted)
     for (item, result), outcome in zip(wanted, written, strict=True):
         if isinstance(outcome, Failure):  # the findings stand; the file still counts as not fully done
             result.reason, result.error = f"无法写出批注副本 {item.dest}：{outcome.reason}", outcome.error

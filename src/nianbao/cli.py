@@ -201,8 +201,9 @@ def _print_result(result: Result, findings: bool = True) -> None:
     if result.status == "failed":
         out.print(f"[red]✗ 无法检查[/red] {escape(str(result.path))}：{escape(result.reason or '')}")
         return
-    mark = {"errors": "[red]✗[/red]", "warnings": "[yellow]![/yellow]", "clean": "[green]✓[/green]"}[result.status]
-    out.print(f"{mark} {escape(str(result.path))}（{result.format}）：错误 {result.errors} 项，提示 {result.warnings} 项")
+    mark = {"errors": "[red]✗[/red]", "warnings": "[yellow]![/yellow]", "explained": "[green]✓[/green]", "clean": "[green]✓[/green]"}[result.status]
+    explained = f"，提示已说明 {result.explained} 项" if result.explained else ""
+    out.print(f"{mark} {escape(str(result.path))}（{result.format}）：错误 {result.errors} 项，提示 {result.warnings} 项{explained}")
     if result.previous:
         from nianbao.batch import MATCHES
 
@@ -214,7 +215,10 @@ def _print_result(result: Result, findings: bool = True) -> None:
     for f in result.findings[:SHOWN]:
         colour = "red" if f.severity == ERROR else "yellow"
         place = f"{f.sheet}!{f.cell}" if f.cell else (f.sheet or "")
-        out.print(f"  [{colour}]{f.severity}[/{colour}] {f.rule} {escape(place)}  {escape(f.message)}")
+        said = f"\n    已说明：{escape(f.explanation)}" if f.explanation else ""
+        out.print(f"  [{colour}]{f.severity}[/{colour}] {f.rule} {escape(place)}  {escape(f.message)}{said}")
+    for e in result.stale:
+        out.print(f"  [dim]说明已不再需要[/dim] {e.rule} {escape(e.message)}：{escape(e.text)}")
     if len(result.findings) > SHOWN:
         out.print(f"  ……另有 {len(result.findings) - SHOWN} 项，完整列表见批注副本的「检查结果」工作表或 --json 输出")
     if result.output:
@@ -266,20 +270,29 @@ def check_command(
     jobs: int = typer.Option(None, "--jobs", "-j", help="并行进程数（默认为 CPU 核数）/ worker processes"),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出检查结果 / print one findings document"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="只输出结论 / only the verdict"),
+    roster_path: Path = typer.Option(None, "--roster", help="机关名单（.xlsx/.csv）：汇总中列出每个机关的报送情况（需要 --out）/ the roster"),
+    year: int = typer.Option(None, "--year", help="本次收集的报告年度（默认取下发标识中最多的年度）/ the year collected"),
 ):
     """检查工作簿，写出批注副本（原文件不变）；指定 --out 时另写 汇总.xlsx、summary.csv、summary.json。
 
     Check workbooks and write annotated copies; with --out, also a summary for supervisors.
     同一批文件中同一机关相邻两年的报告自动配对，执行跨年度规则。
-    退出码 / exit code: 0 通过, 1 有错误（--fail-on warning：有错误或提示）, 2 有文件无法检查。
+    指定 --roster 时按名单列出每个机关的报送情况（未报送、通过、有错误、有提示、提示均已说明、无法检查）。
+    退出码 / exit code: 0 通过, 1 有错误（--fail-on warning：有错误或未说明的提示）, 2 有文件无法检查。
     """
     from nianbao.batch import PreviousDirError, check_many
+    from nianbao.collect import collect
     from nianbao.files import Destinations, OutputError, folder_lock
     from nianbao.summary import write_summary
 
     if previous_dir is not None and not previous_dir.is_dir():
         err.print(f"[red]错误：[/red]--previous-dir {previous_dir} 不存在或不是文件夹")
         raise typer.Exit(2)
+    if roster_path is not None and out_dir is None:
+        err.print("[red]错误：[/red]--roster 需要同时给出 --out（报送情况写在 --out 文件夹的 汇总.xlsx 中）")
+        raise typer.Exit(2)
+    roster = _roster(roster_path) if roster_path is not None else None
+    collection = None
     destinations = Destinations()
     summary: list[Path] = []
     try:
@@ -287,8 +300,10 @@ def check_command(
             with _progress_bar(out.is_terminal and not quiet and not as_json) as progress:
                 results = check_many(inputs, out_dir=out_dir, previous=previous, previous_dir=previous_dir,
                                      copies=copies.value, jobs=jobs, progress=progress, destinations=destinations)
-            if out_dir is not None and results:
-                summary = write_summary(results, out_dir, destinations)
+            if roster is not None:
+                collection = collect(roster, results, year)
+            if out_dir is not None and (results or collection):
+                summary = write_summary(results, out_dir, destinations, collection)
                 destinations.record(summary)
     except KeyboardInterrupt:
         err.print("已中断：工作进程已停止，未写出汇总；已写出的批注副本都是完整的")
@@ -299,7 +314,7 @@ def check_command(
     except OSError as exc:  # the disk filled or the folder went away while writing the summary
         err.print(f"[red]错误：[/red]无法写出汇总到 {out_dir}：{describe_os_error(exc)}（已写出的文件完整，汇总未写出）")
         raise typer.Exit(2) from None
-    if not results:
+    if not results and collection is None:
         err.print("[red]错误：[/red]没有找到要检查的文件（.xlsx/.xlsm，或 .txt/.html/.docx/.pdf 报告）")
         raise typer.Exit(2)
     if as_json:
@@ -310,13 +325,93 @@ def check_command(
                 _print_result(result)
             elif result.status in ("failed", "errors"):  # quiet still names the files to act on
                 _print_result(result, findings=False)
-        counts = {s: sum(r.status == s for r in results) for s in ("errors", "warnings", "clean", "failed")}
-        out.print(f"共 {len(results)} 个文件：有错误 {counts['errors']}，有提示 {counts['warnings']}，"
+        counts = {s: sum(r.status == s for r in results) for s in ("errors", "warnings", "explained", "clean", "failed")}
+        out.print(f"共 {len(results)} 个文件：有错误 {counts['errors']}，有提示 {counts['warnings']}，提示均已说明 {counts['explained']}，"
                   f"通过 {counts['clean']}，无法检查 {counts['failed']}" + (f"；汇总：{summary[0]}" if summary else ""))
+        if collection is not None:
+            _print_collection(collection)
     if any(r.status == "failed" for r in results):
         raise typer.Exit(2)
     if any(r.errors for r in results) or (fail_on in (FailOn.warning, FailOn.提示) and any(r.warnings for r in results)):
         raise typer.Exit(1)
+
+
+def _roster(path: Path):
+    from nianbao.roster import RosterError, read_roster
+
+    try:
+        roster = read_roster(path)
+    except RosterError as exc:
+        err.print(f"[red]错误：[/red]{escape(str(exc))}")
+        raise typer.Exit(2) from None
+    if roster.blank_rows:
+        out.print(f"名单 {escape(path.name)}：{len(roster.offices)} 个机关（跳过空行 {roster.blank_rows} 行）")
+    return roster
+
+
+def _print_collection(collection) -> None:
+    from nianbao.collect import NEEDS_FIXING
+
+    if collection.unmatched:
+        names = "、".join(escape(str(r.path)) for r in collection.unmatched[:5]) + ("……" if len(collection.unmatched) > 5 else "")
+        out.print(f"[yellow]{len(collection.unmatched)} 个文件不属于名单中的任何机关[/yellow]：{names}")
+    if collection.problems:
+        out.print(f"[yellow]{len(collection.problems)} 处下发标识不符[/yellow]（详见 汇总.xlsx 的「报送情况」）")
+    missing = [e.office.name for e in collection.offices if e.status == "missing"]
+    out.print(f"名单 {len(collection.offices)} 个机关：未报送 {len(missing)} 个，需要修改 {collection.count(*NEEDS_FIXING)} 个，"
+              f"通过 {collection.count('clean', 'explained')} 个（其中提示均已说明 {collection.count('explained')} 个）"
+              + (f"；未报送：{escape('、'.join(missing[:10]))}{'……' if len(missing) > 10 else ''}" if missing else ""))
+
+
+@app.command()
+def distribute(
+    roster_path: Path = typer.Argument(..., help="机关名单 / the roster: .xlsx 或 .csv，含“机关名称”列，可有“编码”“联系人”“联系电话”"),
+    format_id: str = FormatOption,
+    year: int = typer.Option(..., "--year", help="报告年度 / the report year"),
+    out_dir: Path = typer.Option(..., "-o", "--out", help="输出文件夹 / output folder"),
+    previous_dir: Path = typer.Option(None, "--previous-dir", help="去年收回的报告：预填“上年结转” / last year's collection"),
+    macro: bool = typer.Option(False, "--macro", help="下发带「检查」按钮的 .xlsm / with the check button"),
+    jobs: int = typer.Option(None, "--jobs", "-j", help="并行进程数 / worker processes"),
+):
+    """按名单下发模板：每个机关一个工作簿，机关名称和年度已填好并锁定，另写 下发清单.xlsx。
+
+    Write one template per roster office (office and year filled and locked) and a list of them.
+    有 --previous-dir 时，按上一年度报告预填“上年结转”（见 docs/distribution.md）。
+    """
+    from nianbao.distribute import distribute as send
+    from nianbao.files import Destinations, OutputError, folder_lock
+
+    spec = _spec(format_id)
+    if not (spec.year_from <= year <= (spec.year_to or year)):
+        err.print(f"[red]错误：[/red]{spec.notice}格式适用于 {spec.year_from} 年度" + (f"至 {spec.year_to} 年度" if spec.year_to else "及以后")
+                  + f"，不适用于 {year} 年度")
+        raise typer.Exit(2)
+    if previous_dir is not None and not previous_dir.is_dir():
+        err.print(f"[red]错误：[/red]--previous-dir {previous_dir} 不存在或不是文件夹")
+        raise typer.Exit(2)
+    roster = _roster(roster_path)
+    try:
+        with folder_lock(out_dir):
+            done = send(roster, spec, year, out_dir, previous_dir=previous_dir, macro=macro, jobs=jobs, destinations=Destinations([roster_path]))
+    except KeyboardInterrupt:
+        err.print("已中断：已写出的工作簿都是完整的，下发清单未写出")
+        raise typer.Exit(130) from None
+    except OutputError as exc:
+        err.print(f"[red]错误：[/red]{escape(str(exc))}")
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        err.print(f"[red]错误：[/red]无法写入 {out_dir}：{describe_os_error(exc)}")
+        raise typer.Exit(2) from None
+    failed = [s for s in done.sent if s.reason]
+    for sent in failed:
+        err.print(f"[red]无法写出[/red] {escape(sent.office.name)}：{escape(sent.reason)}")
+    prefilled = sum(bool(s.prefilled) for s in done.sent)
+    out.print(f"已为 {len(done.sent) - len(failed)} 个机关生成 {year} 年度报告模板（{spec.notice}）：{out_dir}")
+    if previous_dir is not None:
+        out.print(f"按上一年度报告预填“上年结转”：{prefilled} 个；未预填 {len(done.sent) - prefilled} 个（原因见下发清单）")
+    out.print(f"下发清单：{done.list_path}")
+    if failed:
+        raise typer.Exit(2)
 
 
 @rules_app.command("list")

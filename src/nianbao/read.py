@@ -26,6 +26,7 @@ from nianbao.files import describe_os_error
 from nianbao.findings import Hit
 from nianbao.layout import a1, defined_name, form_layout
 from nianbao.limits import LIMITS, LimitError, cache_short, check_package, check_sheets, check_size
+from nianbao.rules.catalogue import prefills, ruleset
 from nianbao.spec import FormSpec, SpecError, load_spec
 from nianbao.values import FORMULA_NO_CACHE, NUMBERS, CellValue, ErrorValue, from_float, interpret
 
@@ -360,9 +361,11 @@ def _read_cells(book: Source, spec: FormSpec, source: str) -> Values:
 
 
 def _unfilled(values: Values) -> None:
-    """A template checked before anything was entered: one finding (C000) instead of one per
-    blank cell. Its blank cells stay unread, with no finding of their own."""
-    numbers = [k for k, c in values.spec.cells.items() if c.type in ("count", "delta", "amount") and c.required]
+    """A template checked before anything was entered (but what distribution prefilled): one
+    finding (C000) instead of one per blank cell. Its blank cells stay unread, with no finding of
+    their own."""
+    given = {key for key, _ in prefills(ruleset(values.spec))}  # a distributed template comes with these filled
+    numbers = [k for k, c in values.spec.cells.items() if c.type in ("count", "delta", "amount") and c.required and k not in given]
     if not numbers or any(getattr(values.issues.get(k), "issue", None) != "blank" for k in numbers):
         return
     for key, cell in list(values.issues.items()):

@@ -46,7 +46,7 @@ _ALLOWED = {
 }
 _FIELDS = {"id", "title", "severity", "kind", "message", "citation", "description", "cases",
            "check", "when", "for_each", "tolerance", "live", "cells", "issue", "types", "required_only",
-           "schema", "param", "text", "patterns", "value", "words", "min_chars"}
+           "schema", "param", "text", "patterns", "value", "words", "min_chars", "prefill"}
 
 
 class RuleError(ValueError):
@@ -81,6 +81,7 @@ class Rule:
     words: tuple[str, ...] = ()
     min_chars: int = 0  # a mention rule: text shorter than this says nothing, whatever words it has
     cross_year: bool = False  # reads the previous year's report ("prev." in check or when)
+    prefill: bool = False  # a cell == prev.cell rule: distribute fills the cell from last year's report
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,7 @@ def _parse_rule(data: dict, path: Path, index: int) -> Rule:
         words=tuple(data.get("words") or ()),
         min_chars=int(data.get("min_chars", 0)),
         cross_year="prev." in " ".join((str(data.get("check") or ""), *((when,) if isinstance(when, str) else when))),
+        prefill=bool(data.get("prefill", False)),
     )
 
 
@@ -283,6 +285,8 @@ def compile_rule(rule: Rule, spec: FormSpec) -> list[Instance]:
         )
         if not show:  # a rule over sums only is shown on the first cell it reads
             show = tuple(r.key for r in refs(condition) if not r.prev)[:1]
+        if rule.prefill and prefill_pair(condition) is None:
+            raise _fail(Path(path), rule.id, "prefill 规则的 check 应为 “单元格 == prev.单元格”")
         numeric = lambda key: spec.cells[key].numeric  # noqa: E731
         linear = {}
         for part in [*condition.parts, *(p for w in when for p in w.parts)]:
@@ -338,6 +342,21 @@ def all_rule_files() -> list[str]:
 def all_rules() -> list[Rule]:
     """Every rule of every file, each once, in ID order."""
     return sorted((r for name in all_rule_files() for r in load_rule_file(name)), key=lambda r: r.id)
+
+
+def prefill_pair(condition: Condition) -> tuple[str, str] | None:
+    """(this year's cell, last year's cell) of a condition ``cell == prev.cell``, else None."""
+    if len(condition.parts) != 1:
+        return None
+    part = condition.parts[0]
+    if part.op == "==" and isinstance(part.left, Ref) and isinstance(part.right, Ref) and not part.left.prev and part.right.prev:
+        return part.left.key, part.right.key
+    return None
+
+
+def prefills(rules: RuleSet) -> list[tuple[str, str]]:
+    """The cells a distributed template fills from last year's report: (cell, last year's cell)."""
+    return [prefill_pair(i.condition) for rule in rules.rules if rule.prefill for i in rules.instances[rule.id]]
 
 
 def refs_of(instance: Instance) -> list[Ref]:

@@ -1,0 +1,153 @@
+"""Collecting returned workbooks against the roster (收回): who returned what, and in what state.
+
+Each checked file is claimed by one roster office: by the name the report gives, and by the
+identity record of a distributed workbook (its roster code and office). When the two disagree
+(a template forwarded from another office and filled in under its own name), the file counts for
+the office the report names, and the mismatch is listed. A file that could not be read is
+claimed by its distributed file name (编码-机关名称-年度报告). An office that returned several
+files is judged by the newest; all are checked and listed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from nianbao.check import Result
+from nianbao.importers import importable
+from nianbao.layout import fingerprint
+from nianbao.roster import Office, Offices, Roster
+from nianbao.spec import SpecError, load_spec
+
+# An office's state, by the newest file it returned (Result.status) or "missing".
+ROSTER_STATUS = {"missing": "未报送", "clean": "通过", "errors": "有错误", "warnings": "有提示", "explained": "提示均已说明",
+                 "failed": "无法检查"}
+NEEDS_FIXING = ("errors", "warnings", "failed")
+
+
+@dataclass
+class Returned:
+    """One roster office and the files it returned, newest first."""
+
+    office: Office
+    results: list[Result] = field(default_factory=list)
+    match: str = ""  # how the newest file was matched (roster.MATCHES)
+
+    @property
+    def newest(self) -> Result | None:
+        return self.results[0] if self.results else None
+
+    @property
+    def status(self) -> str:
+        return self.newest.status if self.results else "missing"
+
+    def to_dict(self) -> dict:
+        newest = self.newest
+        return {
+            "office": self.office.name,
+            "code": self.office.code,
+            "status": self.status,
+            "files": [str(r.path) for r in self.results],
+            "newest": str(newest.path) if newest else None,
+            "output": str(newest.output) if newest and newest.output else None,
+            "errors": newest.errors if newest else 0,
+            "warnings": newest.warnings if newest else 0,
+            "explained": newest.explained if newest else 0,
+            "contact": self.office.contact,
+            "phone": self.office.phone,
+        }
+
+
+@dataclass
+class Collection:
+    roster: Roster
+    year: int | None  # the year being collected
+    offices: list[Returned]
+    unmatched: list[Result]
+    problems: list[tuple[Result, str]]  # a file, and what its identity record says is wrong with it
+
+    def count(self, *statuses: str) -> int:
+        return sum(r.status in statuses for r in self.offices)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _version(text: str | None) -> int | None:
+    try:
+        number = Decimal(str(text))
+        return int(number) if number.is_finite() and number == number.to_integral_value() else None
+    except InvalidOperation:
+        return None
+
+
+def identity_problems(result: Result, office: Office | None, offices: Offices, year: int | None) -> list[str]:
+    """What a workbook's identity record says does not fit the office it counts for and the round."""
+    ident = result.identity
+    if importable(result.path) or (result.reason is not None and not ident):
+        return []  # a published report has no identity; an unreadable file says nothing
+    if "roster_office" not in ident and "roster_code" not in ident:
+        return ["没有下发标识：不是用 nianbao distribute 下发的模板"]
+    problems = []
+    meant = offices.by_identity(ident.get("roster_code"), ident.get("roster_office"))
+    if office is not None and meant is not None and meant is not office:
+        problems.append(f"模板是下发给“{meant.name}”的，报告填写的机关为“{result.office}”（可能是转发的模板）")
+    given_year = ident.get("roster_year")
+    if year is not None and given_year and given_year != str(year):
+        problems.append(f"模板是为 {given_year} 年度下发的，本次收集 {year} 年度报告")
+    elif year is not None and result.year is not None and result.year != year:
+        problems.append(f"报告年度为 {result.year}，本次收集 {year} 年度报告")
+    try:
+        spec = load_spec(ident.get("format", ""))
+    except SpecError:
+        return problems
+    version = _version(ident.get("template_version"))
+    if version is not None and version < spec.template_version:
+        problems.append(f"模板版本 {version} 较旧（当前为 {spec.template_version}），请改用本次下发的模板重新填写")
+    elif ident.get("fingerprint") != fingerprint(spec):
+        problems.append("模板结构与本次下发的模板不同（可能是旧模板或被改动过），请改用本次下发的模板")
+    return problems
+
+
+def _round_year(results: list[Result]) -> int | None:
+    """The year being collected: the one most distributed workbooks were made for, else most reports give."""
+    made = Counter(r.identity["roster_year"] for r in results if r.identity.get("roster_year", "").isdigit())
+    if made:
+        return int(made.most_common(1)[0][0])
+    given = Counter(r.year for r in results if r.year)
+    return given.most_common(1)[0][0] if given else None
+
+
+def collect(roster: Roster, results: list[Result], year: int | None = None) -> Collection:
+    """Which roster office each checked file belongs to, and each office's state."""
+    offices = Offices(roster)
+    year = year or _round_year(results)
+    returned = {id(o): Returned(o) for o in roster.offices}
+    matches: dict[int, str] = {}
+    unmatched, problems = [], []
+    for result in results:
+        match, office, _ = offices.by_name(result.office)
+        ident = result.identity
+        meant = offices.by_identity(ident.get("roster_code"), ident.get("roster_office"))
+        if office is None and meant is not None:
+            office, match = meant, "identity"
+        elif office is not None and office is meant:
+            match = "identity"
+        if office is None and result.office is None:
+            office, match = offices.by_file_name(result.path), "file name"
+        problems += [(result, p) for p in identity_problems(result, office, offices, year)]
+        if office is None:
+            unmatched.append(result)
+            continue
+        returned[id(office)].results.append(result)
+        matches[id(result)] = match
+    for entry in returned.values():
+        entry.results.sort(key=lambda r: (_mtime(r.path), str(r.path)), reverse=True)
+        entry.match = matches.get(id(entry.newest), "") if entry.newest else ""
+    return Collection(roster, year, list(returned.values()), unmatched, problems)

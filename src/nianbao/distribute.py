@@ -1,0 +1,192 @@
+"""Sending the template to every office on a roster (下发).
+
+One workbook per office, its office name and year filled and locked, with a hidden identity
+record (roster code and office, year, a distribution id, besides the format, template version
+and structure fingerprint every template carries) so that collection can tell a workbook made
+for another office or year, or from an older template. With last year's collection, the cells
+that rules mark ``prefill`` (上年结转 = last year's 结转下年度) are filled from each office's
+report of last year, with a note saying where the numbers came from. A 下发清单.xlsx lists it all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import xlsxwriter
+
+from nianbao.batch import Checked, Failure, Pool, read_many, worker_count
+from nianbao.check import failure_reason
+from nianbao.files import Destinations, atomic_path, close_workbook
+from nianbao.roster import NameIndex, Office, Roster
+from nianbao.rules.catalogue import prefills, ruleset
+from nianbao.spec import FormSpec
+from nianbao.summary import TEXT_ONLY, printable
+
+LIST_XLSX = "下发清单.xlsx"
+LOCKED = frozenset({"meta.office", "meta.year"})  # filled by the 政务公开办, not by the office
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+MAX_NAME = 120  # characters of a file name: room for the folder within Windows' 260
+
+
+def safe_file_name(text: str) -> str:
+    """``text`` as a file name on Windows, macOS and Linux: characters they refuse become "_"."""
+    name = _UNSAFE.sub("_", text).strip(" .")[:MAX_NAME].strip(" .")
+    if not name or name.split(".")[0].upper() in _RESERVED:
+        name = f"_{name}"
+    return name
+
+
+def file_name(office: Office, year: int, macro: bool) -> str:
+    """编码-机关名称-2025年度报告.xlsx (without the code when the roster has none)."""
+    parts = [office.code, office.name, f"{year}年度报告"] if office.code else [office.name, f"{year}年度报告"]
+    return safe_file_name("-".join(parts)) + (".xlsm" if macro else ".xlsx")
+
+
+@dataclass
+class Sent:
+    """One office's workbook: where it went, and what was prefilled from where (or why not)."""
+
+    office: Office
+    path: Path | None = None
+    prefilled: dict[str, object] = field(default_factory=dict)  # key -> value
+    previous: Path | None = None  # last year's workbook the values came from
+    note: str = ""  # where the values came from, or why nothing was prefilled
+    cell_note: str = ""  # the note put on each prefilled cell
+    reason: str | None = None  # why the workbook could not be written
+
+
+@dataclass
+class Distribution:
+    id: str
+    spec: FormSpec
+    year: int
+    sent: list[Sent]
+    list_path: Path | None = None
+
+
+def _last_year(offices: list[Office], earlier: list[Checked], year: int) -> dict[int, tuple[Checked | None, str]]:
+    """Each office's report of ``year`` among ``earlier`` by roster code, then by name; or why none."""
+    readable = [c for c in earlier if c.extract is not None and c.result.year == year]
+    codes: dict[str, list[Checked]] = {}
+    for c in readable:
+        if code := c.result.identity.get("roster_code"):
+            codes.setdefault(code, []).append(c)
+    names = NameIndex((c.result.office, c) for c in readable if c.result.office)
+    unreadable = [c for c in earlier if c.extract is None]
+    found: dict[int, tuple[Checked | None, str]] = {}
+    for n, office in enumerate(offices):
+        by_code = codes.get(office.code, []) if office.code else []
+        match, by_name = names.find(office.name)
+        hits, how = (by_code, "编码一致") if by_code else (by_name, {"exact": "机关名称一致", "normalised": "机关名称规范化后一致",
+                                                                  "area": "去掉上级行政区划后一致"}.get(match or "", ""))
+        if len(hits) == 1:
+            found[n] = (hits[0], how)
+        elif hits:
+            found[n] = (None, f"有 {len(hits)} 份可能是该机关 {year} 年度的报告，未预填：" + "、".join(h.result.path.name for h in hits))
+        else:
+            lost = [c for c in unreadable if office.name in c.result.path.stem or (office.code and c.result.path.stem.startswith(f"{office.code}-"))]
+            found[n] = (None, f"{year} 年度报告 {lost[0].result.path.name} 无法读取：{lost[0].result.reason}" if lost
+                        else f"上一年度文件夹中没有该机关 {year} 年度的报告")
+    return found
+
+
+def _prefill(spec: FormSpec, previous: Checked) -> tuple[dict[str, object], str | None]:
+    """The prefilled cells from last year's report, or why it cannot give them."""
+    values, bad = {}, []
+    for key, prev_key in prefills(ruleset(spec)):
+        value = previous.extract.data.get(prev_key)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            values[key] = value
+        else:
+            bad.append(previous.extract.spec.cells[prev_key].column_label or prev_key)
+    if bad:
+        return {}, f"上一年度报告 {previous.result.path.name} 中有 {len(bad)} 个单元格未填或不是数字（{'、'.join(bad[:4])}），未预填"
+    return values, None
+
+
+def _note(spec: FormSpec, previous: Checked, year: int) -> str:
+    source = {prev for _, prev in prefills(ruleset(spec))}
+    rows = "、".join(dict.fromkeys(previous.extract.spec.cells[k].row_label or k for k in sorted(source)))
+    return (f"按 {year} 年度报告（{previous.result.path.name}）的“{rows}”预填。"
+            "如与实际不符，请直接修改，并在报告中说明。")
+
+
+def _write(job: tuple) -> Path | Failure:
+    """Build one office's workbook (in a worker)."""
+    from nianbao.template import build
+
+    spec, path, values, notes, identity, macro = job
+    try:
+        return build(spec, path, values=values, macro=macro, locked=LOCKED, notes=notes, identity=identity)
+    except Exception as exc:
+        return Failure(failure_reason(exc), type(exc).__name__)
+
+
+def distribute(roster: Roster, spec: FormSpec, year: int, out_dir: Path, *, previous_dir: Path | None = None,
+               macro: bool = False, jobs: int | None = None, destinations: Destinations | None = None) -> Distribution:
+    """Write one workbook per roster office into ``out_dir`` and the 下发清单.xlsx listing them."""
+    destinations = destinations or Destinations()
+    distribution = Distribution(uuid.uuid4().hex[:12], spec, year, [Sent(o) for o in roster.offices])
+    if previous_dir is not None:
+        earlier = read_many([previous_dir], jobs)
+        for n, (previous, how) in _last_year(roster.offices, earlier, year - 1).items():
+            sent = distribution.sent[n]
+            if previous is None:
+                sent.note = how
+                continue
+            sent.prefilled, problem = _prefill(spec, previous)
+            sent.previous = previous.result.path
+            sent.note = problem or f"{previous.result.path.name}（{how}）"
+            sent.cell_note = _note(spec, previous, year - 1)
+    today = dt.date.today().isoformat()
+    jobs_ = []
+    for sent in distribution.sent:
+        sent.path = destinations.choose(out_dir / file_name(sent.office, year, macro))
+        identity = {"roster_code": sent.office.code, "roster_office": sent.office.name, "roster_year": str(year),
+                    "distribution": distribution.id, "distributed": today}
+        notes = {k: sent.cell_note for k in sent.prefilled}
+        jobs_.append((spec, sent.path, {"meta.office": sent.office.name, "meta.year": year, **sent.prefilled}, notes, identity, macro))
+    with Pool(worker_count(jobs)) as pool:
+        written = pool.map(_write, jobs_, [60.0] * len(jobs_), None, "distribute", [1] * len(jobs_))
+    for sent, outcome in zip(distribution.sent, written, strict=True):
+        if isinstance(outcome, Failure):
+            sent.reason, sent.path = outcome.reason, None
+    destinations.record(s.path for s in distribution.sent if s.path is not None)
+    distribution.list_path = write_list(distribution, destinations.choose(out_dir / LIST_XLSX))
+    destinations.record([distribution.list_path])
+    return distribution
+
+
+def write_list(distribution: Distribution, path: Path) -> Path:
+    """下发清单.xlsx: one row per office: its file, and what was prefilled from where, or why not."""
+    spec = distribution.spec
+    prefilled = sum(bool(s.prefilled) for s in distribution.sent)
+    with atomic_path(path) as tmp:
+        wb = xlsxwriter.Workbook(tmp, TEXT_ONLY)
+        bold = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True, "valign": "top"})
+        wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+        title = wb.add_format({"bold": True, "font_size": 13})
+        ws = wb.add_worksheet("下发清单")
+        ws.write(0, 0, f"{distribution.year} 年度报告模板下发清单：{len(distribution.sent)} 个机关，"
+                       f"其中 {prefilled} 个按上一年度报告预填了“上年结转”", title)
+        ws.write(1, 0, f"格式：{spec.title}（{spec.notice}）；模板版本 {spec.template_version}；下发编号 {distribution.id}；"
+                       f"{dt.date.today().isoformat()}")
+        header = ["序号", "编码", "机关名称", "文件", "上年结转预填", "预填来源或未预填原因", "预填的单元格", "联系人", "联系电话"]
+        ws.write_row(3, 0, header, bold)
+        for i, sent in enumerate(distribution.sent, 1):
+            cells = "；".join(f"{spec.cells[k].column_label}={v}" for k, v in sent.prefilled.items())
+            status = "无法写出：" + sent.reason if sent.reason else ("是" if sent.prefilled else "否")
+            ws.write_row(3 + i, 0, [i, sent.office.code, sent.office.name, sent.path.name if sent.path else "", status, sent.note, cells,
+                                    sent.office.contact, sent.office.phone], wrap)
+        for col, width in enumerate((6, 10, 30, 44, 12, 50, 40, 10, 14)):
+            ws.set_column(col, col, width)
+        ws.freeze_panes(4, 0)
+        ws.autofilter(3, 0, 3 + len(distribution.sent), len(header) - 1)
+        printable(ws, 3)
+        close_workbook(wb)
+    return path
