@@ -88,20 +88,24 @@ def _version(text: str | None) -> int | None:
 
 
 def identity_problems(result: Result, office: Office | None, offices: Offices, year: int | None) -> list[str]:
-    """What a workbook's identity record says does not fit the office it counts for and the round."""
+    """What a workbook's hidden record says does not fit the office it counts for, the round's
+    year, or the template distributed now."""
     ident = result.identity
-    if importable(result.path) or (result.reason is not None and not ident):
-        return []  # a published report has no identity; an unreadable file says nothing
-    if "roster_office" not in ident and "roster_code" not in ident:
-        return ["没有下发标识：不是用 nianbao distribute 下发的模板"]
+    if importable(result.path) or not ident:
+        return []  # a published report has no record; an unreadable file says nothing
     problems = []
-    meant = offices.by_identity(ident.get("roster_code"), ident.get("roster_office"))
-    if office is not None and meant is not None and meant is not office:
-        problems.append(f"模板是下发给“{meant.name}”的，报告填写的机关为“{result.office}”（可能是转发的模板）")
-    given_year = ident.get("roster_year")
-    if year is not None and given_year and given_year != str(year):
-        problems.append(f"模板是为 {given_year} 年度下发的，本次收集 {year} 年度报告")
-    elif year is not None and result.year is not None and result.year != year:
+    made_for = None  # the year the workbook was distributed for, when that is not the round's
+    if "roster_office" in ident or "roster_code" in ident:
+        meant = offices.by_identity(ident.get("roster_code"), ident.get("roster_office"))
+        if office is not None and meant is not None and meant is not office:
+            problems.append(f"模板是下发给“{meant.name}”的，报告填写的机关为“{result.office}”（可能是转发的模板）")
+        given_year = ident.get("roster_year")
+        if year is not None and given_year and given_year != str(year):
+            made_for = given_year
+            problems.append(f"模板是为 {given_year} 年度下发的，本次收集 {year} 年度报告")
+    else:
+        problems.append("没有下发标识：不是用 nianbao distribute 下发的模板")
+    if year is not None and result.year is not None and result.year != year and made_for is None:
         problems.append(f"报告年度为 {result.year}，本次收集 {year} 年度报告")
     try:
         spec = load_spec(ident.get("format", ""))
