@@ -5,10 +5,12 @@ would fill the distributed file (openpyxl writing into its input cells), checked
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import os
 import random
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ from nianbao.explanations import RESULTS_SHEET, TEXT_HEADER
 from nianbao.layout import form_layout
 from nianbao.read import read_workbook
 from nianbao.roster import Office, RosterError, read_roster
-from nianbao.samples import follow_on, realistic_values
+from nianbao.samples import base_values, follow_on, realistic_values
 from nianbao.spec import load_spec
 from nianbao.template import build
 
@@ -261,3 +263,44 @@ def test_second_collection_after_fixes_and_explanations(round_):
     copy = load_workbook(round_["base"] / "第二轮" / round_["files"][20].name)[RESULTS_SHEET]
     header = [c.value for c in copy[3]]
     assert copy.cell(4, header.index(TEXT_HEADER) + 1).value.startswith("本机关为县人民政府")
+
+
+def test_an_explained_warning_is_not_open_and_a_stale_explanation_is_listed(tmp_path, cli):
+    late = {"meta.published": dt.date(2026, 3, 1), "t3.r1.natural": "0件"}  # F101 and C008: two 提示
+    source = build(SPEC, tmp_path / "报告.xlsx", values=base_values(SPEC, 2025) | late)
+    first = cli("check", source, "--out", tmp_path / "一", "--fail-on", "warning")
+    assert first.returncode == 1
+    copy = tmp_path / "一" / "报告.xlsx"
+    explain_in(copy, tmp_path / "二.xlsx", "F101", "县政府本级报告，3月31日前公布")
+    second = cli("check", tmp_path / "二.xlsx", "--json", "--fail-on", "warning")
+    found = json.loads(second.stdout)["files"][0]
+    assert (found["status"], found["warnings"], found["explained"]) == ("warnings", 1, 1)  # C008 is still open
+    assert second.returncode == 1
+    # The office fixes C008 and is told its F101 explanation is no longer needed once it also fixes the date.
+    fixed = type_into(tmp_path / "二.xlsx", tmp_path / "三.xlsx", {"t3.r1.natural": 0, "meta.published": None})
+    third = cli("check", fixed, "--json", "--fail-on", "warning")
+    found = json.loads(third.stdout)["files"][0]
+    assert found["status"] == "clean" and third.returncode == 0
+    assert [(e["rule"], e["text"]) for e in found["stale_explanations"]] == [("F101", "县政府本级报告，3月31日前公布")]
+    shown = cli("check", fixed)
+    assert "说明已不再需要 F101" in shown.stdout
+
+
+def test_distribute_with_buttons_and_a_bad_roster_from_the_command_line(tmp_path, cli):
+    roster = tmp_path / "名单.csv"
+    roster.write_bytes("机关名称,编码\n东城区教育局,1\n".encode("gbk"))
+    made = cli("distribute", roster, "--format", "2021", "--year", "2025", "--macro", "-o", tmp_path / "下发")
+    assert made.returncode == 0, made.stderr
+    (workbook,) = (tmp_path / "下发").glob("*.xlsm")
+    assert workbook.name == "1-东城区教育局-2025年度报告.xlsm"
+    assert "xl/vbaProject.bin" in zipfile.ZipFile(workbook).namelist()
+    assert read_workbook(workbook).meta["roster_office"] == "东城区教育局"
+    again = cli("distribute", roster, "--format", "2021", "--year", "2025", "--macro", "-o", tmp_path / "下发")
+    assert again.returncode == 0 and len(list((tmp_path / "下发").glob("*.xlsm"))) == 1  # its own unchanged output is replaced
+
+    roster.write_text("机关名称,编码\n东城区教育局,1\n东城区公安局,1\n", encoding="utf-8")
+    bad = cli("distribute", roster, "--format", "2021", "--year", "2025", "-o", tmp_path / "下发2")
+    assert bad.returncode == 2 and "第 2 行与第 3 行的编码重复" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "下发2").exists()
+    wrong_year = cli("distribute", roster, "--format", "2019", "--year", "2025", "-o", tmp_path / "下发3")
+    assert wrong_year.returncode == 2 and "不适用于 2025 年度" in wrong_year.stderr

@@ -265,6 +265,39 @@ def test_clear_restores_the_users_notes_and_fills(unbalanced):
     assert RESULTS_SHEET not in fake.order and fake.alerts == []
 
 
+def _row_of(fake, rule: str) -> int:
+    cells = fake.sheets[RESULTS_SHEET]["cells"]
+    return next(int(a[1:]) for a, c in cells.items() if a.startswith("C") and c["value"] == rule)
+
+
+def test_explanations_written_in_the_results_sheet_survive_clicks_and_clear(unbalanced):
+    fake = FakeExcel(unbalanced)
+    excel.check(fake.book())
+    results = fake.sheets[RESULTS_SHEET]["cells"]
+    assert results["M3"]["value"] == "说明"
+    results[f"M{_row_of(fake, 'C008')}"]["value"] = "原表如此，已核对"  # the clerk explains the 提示 …
+    results[f"M{_row_of(fake, 'B302')}"]["value"] = "另有说明"  # … and tries to explain an 错误
+
+    found = {f.rule: f for f in excel.check(fake.book())}
+    assert found["C008"].explanation == "原表如此，已核对" and found["B302"].explanation == "另有说明"
+    results = fake.sheets[RESULTS_SHEET]["cells"]
+    assert "已说明 1 项" in results["A1"]["value"] and "错误 4 项" in results["A1"]["value"]  # the 错误 stays open
+    assert results[f"M{_row_of(fake, 'C008')}"]["value"] == "原表如此，已核对"
+    assert "已说明：原表如此，已核对" in fake.sheets["表三"]["cells"][CELLS["t3.r1.natural"].address]["note"]
+
+    excel.clear(fake.book())  # 清除标注 removes the sheet, not what the clerk wrote
+    assert RESULTS_SHEET not in fake.order and fake.sheets["_nianbao_explained"]["visible"] is False
+    found = {f.rule: f for f in excel.check(fake.book())}
+    assert found["C008"].explanation == "原表如此，已核对"
+
+    fake.sheets["表三"]["cells"][CELLS["t3.r1.natural"].address]["value"] = 3.0  # fixed after all
+    found = {f.rule: f for f in excel.check(fake.book())}
+    assert "C008" not in found
+    results = fake.sheets[RESULTS_SHEET]["cells"]
+    stale = [a for a, c in results.items() if c["value"] == "原表如此，已核对"]
+    assert stale and any("不再需要" in str(c["value"]) for c in results.values())  # listed, not dropped
+
+
 def test_errors_show_a_message_box_not_a_traceback(tmp_path):
     from openpyxl import Workbook
 

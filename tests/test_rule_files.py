@@ -62,6 +62,16 @@ def test_unknown_cell_is_reported_against_the_format(rule_file):
         compile_rule(rule, load_spec("2021"))
 
 
+def test_prefill_only_on_a_cell_equal_to_last_years_cell(rule_file):
+    (rule,) = load(rule_file, GOOD.replace("    citation: 测试\n", "    citation: 测试\n    prefill: true\n"))
+    with pytest.raises(RuleError, match=r"custom.yaml：规则 B999：prefill 规则的 check 应为"):
+        compile_rule(rule, load_spec("2021"))
+    (rule,) = load(rule_file, GOOD.replace("    citation: 测试\n", "    citation: 测试\n    prefill: true\n")
+                   .replace("t3.new.total == t3.r7.total", "t3.carry_in.total == prev.t3.carry_out.total"))
+    (instance,) = compile_rule(rule, load_spec("2021"))
+    assert catalogue.prefill_pair(instance.condition) == ("t3.carry_in.total", "t3.carry_out.total")
+
+
 @pytest.mark.parametrize("check", ["__import__('os').system('x') == 0", "t3.new.total == open('/etc/passwd')"])
 def test_expressions_cannot_run_code(rule_file, check):
     with pytest.raises(RuleError, match="custom.yaml：规则 B999：表达式 .* 有误：无法识别的字符"):

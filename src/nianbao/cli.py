@@ -326,8 +326,9 @@ def check_command(
             elif result.status in ("failed", "errors"):  # quiet still names the files to act on
                 _print_result(result, findings=False)
         counts = {s: sum(r.status == s for r in results) for s in ("errors", "warnings", "explained", "clean", "failed")}
-        out.print(f"共 {len(results)} 个文件：有错误 {counts['errors']}，有提示 {counts['warnings']}，提示均已说明 {counts['explained']}，"
-                  f"通过 {counts['clean']}，无法检查 {counts['failed']}" + (f"；汇总：{summary[0]}" if summary else ""))
+        explained = f"（另有提示均已说明 {counts['explained']}）" if counts["explained"] else ""
+        out.print(f"共 {len(results)} 个文件：有错误 {counts['errors']}，有提示 {counts['warnings']}，"
+                  f"通过 {counts['clean']}，无法检查 {counts['failed']}{explained}" + (f"；汇总：{summary[0]}" if summary else ""))
         if collection is not None:
             _print_collection(collection)
     if any(r.status == "failed" for r in results):

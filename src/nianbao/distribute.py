@@ -116,7 +116,7 @@ def _note(spec: FormSpec, previous: Checked, year: int) -> str:
             "如与实际不符，请直接修改，并在报告中说明。")
 
 
-def _write(job: tuple) -> Path | Failure:
+def build_one(job: tuple) -> Path | Failure:
     """Build one office's workbook (in a worker)."""
     from nianbao.template import build
 
@@ -152,7 +152,7 @@ def distribute(roster: Roster, spec: FormSpec, year: int, out_dir: Path, *, prev
         notes = {k: sent.cell_note for k in sent.prefilled}
         jobs_.append((spec, sent.path, {"meta.office": sent.office.name, "meta.year": year, **sent.prefilled}, notes, identity, macro))
     with Pool(worker_count(jobs)) as pool:
-        written = pool.map(_write, jobs_, [60.0] * len(jobs_), None, "distribute", [1] * len(jobs_))
+        written = pool.map(build_one, jobs_, [60.0] * len(jobs_), None, "distribute", [1] * len(jobs_))
     for sent, outcome in zip(distribution.sent, written, strict=True):
         if isinstance(outcome, Failure):
             sent.reason, sent.path = outcome.reason, None
