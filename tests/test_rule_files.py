@@ -66,6 +66,7 @@ def test_prefill_only_on_a_cell_equal_to_last_years_cell(rule_file):
     (rule,) = load(rule_file, GOOD.replace("    citation: 测试\n", "    citation: 测试\n    prefill: true\n"))
     with pytest.raises(RuleError, match=r"custom.yaml：规则 B999：prefill 规则的 check 应为"):
         compile_rule(rule, load_spec("2021"))
+    catalogue.load_rule_file.cache_clear()
     (rule,) = load(rule_file, GOOD.replace("    citation: 测试\n", "    citation: 测试\n    prefill: true\n")
                    .replace("t3.new.total == t3.r7.total", "t3.carry_in.total == prev.t3.carry_out.total"))
     (instance,) = compile_rule(rule, load_spec("2021"))
