@@ -200,6 +200,7 @@ def test_distributed_workbooks_are_locked_identified_and_prefilled(round_):
         wb = load_workbook(path)
         office = wb[INPUTS["meta.office"].sheet][INPUTS["meta.office"].address]
         assert office.protection.locked and wb[INPUTS["meta.office"].sheet].protection.sheet
+        assert any(f"本模板下发给：{name}（编码 {code}）" in str(c.value) for c in wb["说明"]["A"])
         carry_in = wb[INPUTS["t3.carry_in.natural"].sheet][INPUTS["t3.carry_in.natural"].address]
         if n in NO_LAST_YEAR:
             assert rows[name][4] == "否" and "没有该机关 2024 年度的报告" in rows[name][5]

@@ -44,6 +44,7 @@ AUTHOR = "nianbao"
 FILLS = {ERROR: "FFFFC7CE", "提示": "FFFFEB9C"}
 _HEADER = ["序号", "严重程度", RULE_HEADER, "位置", "表", "行", "列", PROBLEM_HEADER, "实际值", "期望值", "原文位置", ID_HEADER, TEXT_HEADER]
 _COLUMNS = "ABCDEFGHIJKLM"
+EXPLAIN_COLUMN = _COLUMNS[_HEADER.index(TEXT_HEADER)]
 EXPLAIN_FILL = "FFFFF2CC"  # the template's input colour: the 说明 column is for the clerk to write in
 
 

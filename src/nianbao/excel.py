@@ -10,7 +10,7 @@ restores them. Errors are shown in a Chinese message box, not as a Python traceb
 from __future__ import annotations
 
 from nianbao import explanations
-from nianbao.annotate import FILLS, MARKER, MARKS_SHEET, by_place, note_text, results_rows, severity_of, user_part
+from nianbao.annotate import EXPLAIN_COLUMN, EXPLAIN_FILL, FILLS, MARKER, MARKS_SHEET, by_place, note_text, results_rows, severity_of, user_part
 from nianbao.check import check_values
 from nianbao.explanations import RESULTS_SHEET, STORE_SHEET, Explanation, explain, kept, store_rows
 from nianbao.files import inert_text
@@ -211,4 +211,6 @@ def _annotate(book, sheets: dict, findings: list[Finding], stale: list[Explanati
     for n, f in enumerate(findings, 4):
         if f.sheet in sheets and f.cell:
             results[f"D{n}"].add_hyperlink(f"#'{f.sheet}'!{f.cell}", f"{f.sheet}!{f.cell}")
+    if len(rows) > 3:  # the 说明 column, where the clerk writes, in the input colour
+        results[f"{EXPLAIN_COLUMN}4:{EXPLAIN_COLUMN}{len(rows)}"].color = _hex(EXPLAIN_FILL)
     results.activate()

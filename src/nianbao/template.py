@@ -167,13 +167,19 @@ def _live_checks(ws: Worksheet, fmt: _Formats, sheet: SheetLayout, layout: FormL
             next_col += 1
 
 
-def _instructions(wb: xlsxwriter.Workbook, fmt: _Formats, spec: FormSpec, rules: RuleSet) -> Worksheet:
+def _instructions(wb: xlsxwriter.Workbook, fmt: _Formats, spec: FormSpec, rules: RuleSet, identity: dict[str, str]) -> Worksheet:
     ws = wb.add_worksheet(INSTRUCTIONS_SHEET)
     ws.set_column(0, 0, INSTRUCTIONS_WIDTH)
     lines = [
         ("title", "政府信息公开工作年度报告 填报模板 — 说明"),
         ("plain", f"格式：{spec.title}（{spec.notice}），适用于 {spec.year_from} 年度"
                   + (f"至 {spec.year_to} 年度的报告。" if spec.year_to else "及以后的报告。")),
+    ]
+    if identity.get("roster_office"):  # a distributed workbook says for whom, where the clerk sees it first
+        code = f"（编码 {identity['roster_code']}）" if identity.get("roster_code") else ""
+        lines.append(("caption", f"本模板下发给：{identity['roster_office']}{code}，{identity.get('roster_year', '')} 年度报告。"
+                                 "请勿转给其他单位使用；机关名称和年度已填好，不能修改。"))
+    lines += [
         ("plain", ""),
         ("caption", "怎样填写"),
         ("plain", "1. 只在浅黄色单元格中填写；标签和表头已锁定（工作表保护没有密码，如需调整格式可在“审阅”中撤销保护）。"),
@@ -238,7 +244,7 @@ def build(spec: FormSpec, path: str | Path, *, office: str | None = None, year: 
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(tmp)
         fmt = _Formats(wb)
-        first = _instructions(wb, fmt, spec, rules)
+        first = _instructions(wb, fmt, spec, rules, identity or {})
         if macro:
             _macro_parts(wb, first, INTERPRETERS | (interpreters or {}))
         for sheet in layout.sheets:
