@@ -9,12 +9,14 @@ import sys
 from contextlib import contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from nianbao.check import Result
 from nianbao.files import describe_os_error
@@ -52,12 +54,17 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 FormatOption = typer.Option(..., "--format", "-f", help="报告格式 / format: 2019 (〔2019〕60号) 或 2021 (〔2021〕30号)")
 
 
+def _stop(message: str) -> NoReturn:
+    """End the command with exit code 2 and one line saying why (printed as plain text, never markup)."""
+    err.print(Text.assemble(("错误：", "red"), message))
+    raise typer.Exit(2)
+
+
 def _spec(format_id: str):
     try:
         return load_spec(format_id)
     except (SpecError, RuleError) as exc:
-        err.print(f"[red]错误：[/red]{exc}")
-        raise typer.Exit(2) from None
+        _stop(str(exc))
 
 
 @app.command()
@@ -74,13 +81,11 @@ def template(
     spec = _spec(format_id)
     suffix = ".xlsm" if macro else ".xlsx"
     if output.suffix.lower() != suffix:
-        err.print(f"[red]错误：[/red]模板文件名应以 {suffix} 结尾")
-        raise typer.Exit(2)
+        _stop(f"模板文件名应以 {suffix} 结尾")
     try:
         build(spec, output, office=office, year=year, macro=macro)
     except OSError as exc:
-        err.print(f"[red]错误：[/red]无法写出 {escape(str(output))}：{describe_os_error(exc)}")
-        raise typer.Exit(2) from None
+        _stop(f"无法写出 {output}：{describe_os_error(exc)}")
     out.print(f"已生成 {spec.title}（{spec.notice}）模板：{output}")
 
 
@@ -104,8 +109,7 @@ def import_command(
     elif output.exists() and output.resolve() == report.resolve():
         problem = "输出文件与要导入的报告是同一个文件"
     if problem:
-        err.print(f"[red]错误：[/red]{escape(problem)}")
-        raise typer.Exit(2)
+        _stop(problem)
     try:
         imported = import_report(report)
     except ImportError_ as exc:
@@ -114,8 +118,7 @@ def import_command(
     try:
         write_template(imported, output)
     except OSError as exc:
-        err.print(f"[red]错误：[/red]无法写出 {escape(str(output))}：{describe_os_error(exc)}")
-        raise typer.Exit(2) from None
+        _stop(f"无法写出 {output}：{describe_os_error(exc)}")
     spec = imported.spec
     found = sum(1 for k, v in imported.values.items() if not k.startswith("text.") and v is not None)
     out.print(f"{report} → {output}（{spec.notice}格式）：导入 {found} 个数值，{len(imported.missing)} 个单元格未找到")
@@ -151,19 +154,16 @@ def excel_setup(
         interpreter = str(windowless if windowless.exists() else exe)
     missing = [p for p in (interpreter, mac_interpreter) if p and not no_check and not Path(os.path.expandvars(p)).is_file()]
     if missing:
-        err.print(f"[red]错误：[/red]找不到 Python：{escape(missing[0])}（若是其他电脑上的路径，加 --no-check）")
-        raise typer.Exit(2)
+        _stop(f"找不到 Python：{missing[0]}（若是其他电脑上的路径，加 --no-check）")
     given = {"Interpreter_Mac" if sys.platform == "darwin" else "Interpreter_Win": interpreter}
     if mac_interpreter:
         given["Interpreter_Mac"] = mac_interpreter
     try:
         setup(workbook, given)
     except ReadError as exc:
-        err.print(f"[red]错误：[/red]{escape(str(exc))}")
-        raise typer.Exit(2) from None
+        _stop(str(exc))
     except OSError as exc:
-        err.print(f"[red]错误：[/red]无法写入 {escape(str(workbook))}：{describe_os_error(exc)}")
-        raise typer.Exit(2) from None
+        _stop(f"无法写入 {workbook}：{describe_os_error(exc)}")
     out.print(f"已设置 {escape(str(workbook))}：「检查」按钮将使用 " + "，".join(f"{k.split('_')[1]} {escape(v)}" for k, v in given.items()))
 
 
@@ -286,11 +286,9 @@ def check_command(
     from nianbao.summary import write_summary
 
     if previous_dir is not None and not previous_dir.is_dir():
-        err.print(f"[red]错误：[/red]--previous-dir {previous_dir} 不存在或不是文件夹")
-        raise typer.Exit(2)
+        _stop(f"--previous-dir {previous_dir} 不存在或不是文件夹")
     if roster_path is not None and out_dir is None:
-        err.print("[red]错误：[/red]--roster 需要同时给出 --out（报送情况写在 --out 文件夹的 汇总.xlsx 中）")
-        raise typer.Exit(2)
+        _stop("--roster 需要同时给出 --out（报送情况写在 --out 文件夹的 汇总.xlsx 中）")
     roster = _roster(roster_path) if roster_path is not None else None
     collection = None
     destinations = Destinations()
@@ -309,14 +307,11 @@ def check_command(
         err.print("已中断：工作进程已停止，未写出汇总；已写出的批注副本都是完整的")
         raise typer.Exit(130) from None
     except (OutputError, PreviousDirError) as exc:
-        err.print(f"[red]错误：[/red]{escape(str(exc))}")
-        raise typer.Exit(2) from None
+        _stop(str(exc))
     except OSError as exc:  # the disk filled or the folder went away while writing the summary
-        err.print(f"[red]错误：[/red]无法写出汇总到 {out_dir}：{describe_os_error(exc)}（已写出的文件完整，汇总未写出）")
-        raise typer.Exit(2) from None
+        _stop(f"无法写出汇总到 {out_dir}：{describe_os_error(exc)}（已写出的文件完整，汇总未写出）")
     if not results and collection is None:
-        err.print("[red]错误：[/red]没有找到要检查的文件（.xlsx/.xlsm，或 .txt/.html/.docx/.pdf 报告）")
-        raise typer.Exit(2)
+        _stop("没有找到要检查的文件（.xlsx/.xlsm，或 .txt/.html/.docx/.pdf 报告）")
     if as_json:
         sys.stdout.write(json.dumps({"version": 1, "files": [r.to_dict() for r in results]}, ensure_ascii=False, indent=1) + "\n")
     else:
@@ -343,8 +338,7 @@ def _roster(path: Path):
     try:
         roster = read_roster(path)
     except RosterError as exc:
-        err.print(f"[red]错误：[/red]{escape(str(exc))}")
-        raise typer.Exit(2) from None
+        _stop(str(exc))
     if roster.blank_rows:
         out.print(f"名单 {escape(path.name)}：{len(roster.offices)} 个机关（跳过空行 {roster.blank_rows} 行）")
     return roster
@@ -384,12 +378,10 @@ def distribute(
 
     spec = _spec(format_id)
     if not (spec.year_from <= year <= (spec.year_to or year)):
-        err.print(f"[red]错误：[/red]{spec.notice}格式适用于 {spec.year_from} 年度" + (f"至 {spec.year_to} 年度" if spec.year_to else "及以后")
-                  + f"，不适用于 {year} 年度")
-        raise typer.Exit(2)
+        _stop(f"{spec.notice}格式适用于 {spec.year_from} 年度" + (f"至 {spec.year_to} 年度" if spec.year_to else "及以后")
+              + f"，不适用于 {year} 年度")
     if previous_dir is not None and not previous_dir.is_dir():
-        err.print(f"[red]错误：[/red]--previous-dir {previous_dir} 不存在或不是文件夹")
-        raise typer.Exit(2)
+        _stop(f"--previous-dir {previous_dir} 不存在或不是文件夹")
     roster = _roster(roster_path)
     try:
         with folder_lock(out_dir):
@@ -398,11 +390,9 @@ def distribute(
         err.print("已中断：已写出的工作簿都是完整的，下发清单未写出")
         raise typer.Exit(130) from None
     except OutputError as exc:
-        err.print(f"[red]错误：[/red]{escape(str(exc))}")
-        raise typer.Exit(2) from None
+        _stop(str(exc))
     except OSError as exc:
-        err.print(f"[red]错误：[/red]无法写入 {out_dir}：{describe_os_error(exc)}")
-        raise typer.Exit(2) from None
+        _stop(f"无法写入 {out_dir}：{describe_os_error(exc)}")
     failed = [s for s in done.sent if s.reason]
     for sent in failed:
         err.print(f"[red]无法写出[/red] {escape(sent.office.name)}：{escape(sent.reason)}")
@@ -437,8 +427,7 @@ def rules_explain(rule_id: str = typer.Argument(..., help="规则编号，如 B3
 
     text = explain(rule_id.upper())
     if text is None:
-        err.print(f"[red]错误：[/red]没有编号为 {rule_id} 的规则（nianbao rules list 列出全部规则）")
-        raise typer.Exit(2)
+        _stop(f"没有编号为 {rule_id} 的规则（nianbao rules list 列出全部规则）")
     out.print(text, markup=False)
 
 
@@ -455,8 +444,7 @@ def rules_docs(output: Path = typer.Option(None, "-o", "--output", help="输出�
         with atomic_path(output) as tmp:
             Path(tmp).write_text(rules_markdown(), encoding="utf-8")
     except OSError as exc:
-        err.print(f"[red]错误：[/red]无法写出 {escape(str(output))}：{describe_os_error(exc)}")
-        raise typer.Exit(2) from None
+        _stop(f"无法写出 {output}：{describe_os_error(exc)}")
     out.print(f"已生成 {escape(str(output))}")
 
 
