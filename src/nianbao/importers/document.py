@@ -237,6 +237,41 @@ def load_docx(path: Path) -> list[Row]:
     return rows
 
 
+def _cell_text(text: str | None) -> str:
+    """A table cell's text: the lines of a label wrapped inside its cell joined again (without a
+    space between Chinese characters, as printed), spaces inside normalised."""
+    lines = [" ".join(line.split()) for line in (text or "").splitlines()]
+    joined = ""
+    for line in filter(None, lines):
+        ascii_join = joined[-1:].isascii() and joined[-1:].isalnum() and line[:1].isascii() and line[:1].isalnum()
+        joined += (" " if ascii_join else "") + line
+    return joined
+
+
+def _pdf_page(page, p: int, rows: Rows) -> None:
+    """One page: its ruled tables row by row (by the page's lines, so a label and its numbers are
+    on one row however they sit in their cells, and a label wrapped over lines is one cell), and
+    the text outside them line by line, in the order they are printed."""
+    tables = [t for t in page.find_tables() if max((len(r.cells) for r in t.rows), default=0) > 1 and len(t.rows) > 1]
+    placed: list[tuple[float, int, Row]] = []  # (top, order, row)
+    for t, table in enumerate(tables, 1):
+        for r, row in enumerate(table.extract(), 1):
+            top = table.rows[r - 1].bbox[1]
+            placed.append((top, len(placed), [Cell(_cell_text(c), f"第{p}页第{t}个表格第{r}行第{n}格") for n, c in enumerate(row, 1)]))
+    boxes = [t.bbox for t in tables]
+
+    def outside(obj) -> bool:
+        middle_x, middle_y = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
+        return not any(x0 <= middle_x <= x1 and top <= middle_y <= bottom for x0, top, x1, bottom in boxes)
+
+    text = page.filter(outside) if boxes else page
+    for n, line in enumerate(text.extract_text_lines(), 1):
+        if not _PAGE_NUMBER.match(line["text"]):
+            placed.append((line["top"], len(placed), split_line(line["text"], f"第{p}页第{n}行")))
+    for _, _, row in sorted(placed, key=lambda x: (x[0], x[1])):
+        rows.add(row)
+
+
 def load_pdf(path: Path) -> list[Row]:
     import pdfplumber
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
@@ -248,8 +283,8 @@ def load_pdf(path: Path) -> list[Row]:
             if len(pdf.pages) > LIMITS.pdf_pages:
                 raise LimitError(f"PDF 有 {len(pdf.pages)} 页，超过上限 {LIMITS.pdf_pages} 页")
             for p, page in enumerate(pdf.pages, 1):
-                text = _PAGE_NUMBER.sub("", page.extract_text() or "")
-                from_text(text, f"第{p}页第{{n}}行", rows)
+                _pdf_page(page, p, rows)
+                page.close()  # pdfplumber keeps every page's objects otherwise
     except LimitError:
         raise
     except (PDFPasswordIncorrect, PDFEncryptionError):
