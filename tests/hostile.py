@@ -373,6 +373,7 @@ class Case:
     reason: str | None = None  # the file fails with a reason containing this; None: it is checked
     rule: str | None = None  # a finding the checked file must have
     office: str | None = None  # the office the checked file must name
+    partial: bool = False  # the checked file must have cells the importer could not read
     bomb: bool = False  # measured by benchmarks/hostile.py
 
 
@@ -405,8 +406,8 @@ CASES = [
     Case("million-rows", million_rows, "超出处理上限", bomb=True),
     Case("far-cell", far_cell, "超出处理上限", bomb=True),
     Case("sheets-10000", many_sheets(), "超出处理上限", bomb=True),
-    Case("nested-html-1000", nested_html(1000), rule="I001", bomb=True),  # checked: its tables are not found
-    Case("nested-html-100000-open", nested_html(100_000, closed=False), rule="I001", bomb=True),
+    Case("nested-html-1000", nested_html(1000), partial=True, bomb=True),  # checked: its tables are not found
+    Case("nested-html-100000-open", nested_html(100_000, closed=False), partial=True, bomb=True),
     Case("text-100mb", huge_text, "超出处理上限", bomb=True),
     Case("html-million-cells", million_cells, "超出处理上限", bomb=True),
     Case("text-million-lines", million_lines, "超出处理上限", bomb=True),

@@ -51,6 +51,8 @@ def test_each_damaged_or_odd_file_gets_its_answer(case, good, tmp_path):
         assert case.rule in {f.rule for f in result.findings}, [f.rule for f in result.findings]
     if case.office:
         assert result.office == case.office
+    if case.partial:
+        assert result.unread and not result.complete
 
 
 @pytest.mark.parametrize("case", BOMBS, ids=[c.name for c in BOMBS])
@@ -108,6 +110,8 @@ def test_each_case_has_its_answer_in_the_batch(hostile_batch, good, tmp_path):
             assert result["status"] != "failed" or result["reason"].startswith("无法写出批注副本"), (name, result["reason"])
         if case.rule:
             assert case.rule in {f["rule"] for f in result["findings"]}, name
+        if case.partial:
+            assert result["checked"] == "partial" and result["unread"], name
 
 
 def test_text_from_files_is_never_written_as_a_formula(hostile_batch):

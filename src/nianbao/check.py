@@ -16,6 +16,7 @@ from nianbao.read import ReadError, Values, read_workbook
 from nianbao.rules.catalogue import RuleSet, ruleset
 from nianbao.rules.engine import run_cell_rules, run_relations, run_text_rules
 from nianbao.schema import validate
+from nianbao.spec import load_spec
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
 # The entries of a template's hidden record that a result keeps: what it was made as, and for whom.
@@ -39,6 +40,9 @@ class Result:
     previous_note: str | None = None  # why none was found, when one was looked for
     identity: dict[str, str] = field(default_factory=dict)  # the template's hidden record (IDENTITY)
     stale: list[Explanation] = field(default_factory=list)  # explanations whose finding no longer occurs
+    # Cells of an imported report the importer could not locate (key -> why): a limit of the
+    # reading, not an error of the report. A result with any is a partial check.
+    unread: dict[str, str] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
@@ -53,6 +57,20 @@ class Result:
     def explained(self) -> int:
         """提示 explained in the 说明 column."""
         return sum(f.severity == WARNING and not is_open(f) for f in self.findings)
+
+    @property
+    def complete(self) -> bool:
+        return not self.unread
+
+    def unread_by_table(self) -> dict[str, list[str]]:
+        """Unread cells by the table (or the text sheet) they belong to."""
+        spec = load_spec(self.format) if self.format else None
+        grouped: dict[str, list[str]] = {}
+        for key in self.unread:
+            cell = spec.cells.get(key) if spec else None
+            place = spec.table(key.split(".")[0]).sheet if cell and cell.table else (spec.text_sheet if spec else "")
+            grouped.setdefault(place, []).append(key)
+        return grouped
 
     @property
     def status(self) -> str:
@@ -76,6 +94,8 @@ class Result:
             "errors": self.errors,
             "warnings": self.warnings,
             "explained": self.explained,
+            "checked": "partial" if self.unread else "full",
+            "unread": [{"key": k, "reason": why} for k, why in self.unread.items()],
             "findings": [f.to_dict() for f in self.findings],
             "stale_explanations": [asdict(e) for e in self.stale],
         }
@@ -83,7 +103,7 @@ class Result:
     def fail(self, exc: BaseException) -> Result:
         """Mark the file as not checked because of ``exc``: a one-line reason for the user."""
         self.reason, self.error = failure_reason(exc), type(exc).__name__
-        self.findings, self.values = [], None
+        self.findings, self.values, self.unread = [], None, {}
         return self
 
     def __repr__(self) -> str:
@@ -178,6 +198,7 @@ def describe(result: Result, values: Values) -> Result:
     result.office = office if isinstance(office, str) else None
     result.year = year if isinstance(year, int) else None
     result.identity = {k: v for k, v in values.meta.items() if k in IDENTITY}
+    result.unread = dict(values.unread)
     return result
 
 

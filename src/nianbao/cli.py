@@ -202,8 +202,13 @@ def _print_result(result: Result, findings: bool = True) -> None:
         out.print(f"[red]✗ 无法检查[/red] {escape(str(result.path))}：{escape(result.reason or '')}")
         return
     mark = {"errors": "[red]✗[/red]", "warnings": "[yellow]![/yellow]", "explained": "[green]✓[/green]", "clean": "[green]✓[/green]"}[result.status]
+    if not result.complete and result.status in ("clean", "explained"):  # nothing found in what could be read
+        mark = "[magenta]◐[/magenta]"
     explained = f"，提示已说明 {result.explained} 项" if result.explained else ""
     out.print(f"{mark} {escape(str(result.path))}（{result.format}）：错误 {result.errors} 项，提示 {result.warnings} 项{explained}")
+    for table, keys in result.unread_by_table().items():  # a limit of the reading, not the report's error
+        out.print(f"  [magenta]部分检查[/magenta] {escape(table)}：{len(keys)} 个单元格未能读取（{escape(result.unread[keys[0]])}……）"
+                  if len(keys) > 1 else f"  [magenta]部分检查[/magenta] {escape(table)}：1 个单元格未能读取（{escape(result.unread[keys[0]])}）")
     if result.previous:
         from nianbao.batch import MATCHES
 
@@ -278,7 +283,7 @@ def check_command(
     Check workbooks and write annotated copies; with --out, also a summary for supervisors.
     同一批文件中同一机关相邻两年的报告自动配对，执行跨年度规则。
     指定 --roster 时按名单列出每个机关的报送情况（未报送、通过、有错误、有提示、提示均已说明、无法检查）。
-    退出码 / exit code: 0 通过, 1 有错误（--fail-on warning：有错误或未说明的提示）, 2 有文件无法检查。
+    退出码 / exit code: 0 通过, 1 有错误（--fail-on warning：有错误或未说明的提示）, 2 有文件无法检查或只能部分检查。
     """
     from nianbao.batch import PreviousDirError, check_many
     from nianbao.collect import collect
@@ -318,15 +323,17 @@ def check_command(
         for result in results:
             if not quiet:
                 _print_result(result)
-            elif result.status in ("failed", "errors"):  # quiet still names the files to act on
+            elif result.status in ("failed", "errors") or not result.complete:  # quiet still names the files to act on
                 _print_result(result, findings=False)
         counts = {s: sum(r.status == s for r in results) for s in ("errors", "warnings", "explained", "clean", "failed")}
         explained = f"（另有提示均已说明 {counts['explained']}）" if counts["explained"] else ""
+        partial = sum(not r.complete for r in results)
+        explained += f"；部分检查（有单元格未能读取）{partial}" if partial else ""
         out.print(f"共 {len(results)} 个文件：有错误 {counts['errors']}，有提示 {counts['warnings']}，"
                   f"通过 {counts['clean']}，无法检查 {counts['failed']}{explained}" + (f"；汇总：{summary[0]}" if summary else ""))
         if collection is not None:
             _print_collection(collection)
-    if any(r.status == "failed" for r in results):
+    if any(r.status == "failed" or not r.complete for r in results):
         raise typer.Exit(2)
     if any(r.errors for r in results) or (fail_on in (FailOn.warning, FailOn.提示) and any(r.warnings for r in results)):
         raise typer.Exit(1)

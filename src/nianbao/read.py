@@ -58,6 +58,7 @@ class Values:
     origins: dict[str, str] = field(default_factory=dict)  # key -> place in an imported report
     meta: dict[str, str] = field(default_factory=dict)  # the hidden record: format, version, distribution identity
     explanations: dict[str, Explanation] = field(default_factory=dict)  # finding id -> the clerk's 说明
+    unread: dict[str, str] = field(default_factory=dict)  # key -> why an imported report's cell could not be read
 
     def value(self, key: str) -> object:
         return self.data.get(key)

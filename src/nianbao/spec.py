@@ -56,12 +56,24 @@ class Block:
 
 
 @dataclass(frozen=True)
+class PrintedTotal:
+    """Rows a published report may print as one row, with only their total (a 2021-format report
+    printing （六）其他处理 as the 2019 format did). The total is read as ``<table>.<key>.<column>``
+    and stands for the rows' sum in relations; the rows themselves stay unread."""
+
+    key: str
+    label: str
+    rows: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Table:
     key: str
     title: str
     sheet: str
     note: str | None
     blocks: tuple[Block, ...]
+    printed_totals: tuple[PrintedTotal, ...] = ()
 
     @property
     def rows(self) -> list[Row]:
@@ -178,12 +190,21 @@ def _table(data: dict, path: Path) -> Table:
     where = f"表格 {key}"
     blocks_data = data.get("blocks") or [data]
     blocks = tuple(_block(b, where, path) for b in blocks_data)
+    rows = {r.key for b in blocks for r in b.rows}
+    totals = []
+    for i, t in enumerate(data.get("printed_totals") or ()):
+        at = f"{where} printed_totals 第{i + 1}项"
+        members = tuple(_require(t, "rows", at, path))
+        if not set(members) <= rows or str(_require(t, "key", at, path)) in rows:
+            raise SpecError(f"{path.name}: {at} 的 rows 应为本表的行，key 不能与行重复")
+        totals.append(PrintedTotal(str(t["key"]), str(_require(t, "label", at, path)), members))
     return Table(
         key=key,
         title=str(_require(data, "title", where, path)),
         sheet=str(_require(data, "sheet", where, path)),
         note=data.get("note"),
         blocks=blocks,
+        printed_totals=tuple(totals),
     )
 
 

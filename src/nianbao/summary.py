@@ -41,6 +41,15 @@ def _previous(result: Result) -> str:
     return f"未配对：{result.previous_note}" if result.previous_note else ""
 
 
+def _reading(result: Result) -> str:
+    """完整, or which tables had cells the importer could not read (a limit of the reading)."""
+    if result.status == "failed":
+        return ""
+    if result.complete:
+        return "完整"
+    return "部分：" + "；".join(f"{table} {len(keys)} 格未能读取" for table, keys in result.unread_by_table().items())
+
+
 def _by_rule(results: list[Result]) -> dict[str, list[tuple[Result, object]]]:
     grouped: dict[str, list] = defaultdict(list)
     for result in results:
@@ -155,7 +164,7 @@ def write_xlsx(results: list[Result], path: Path, collection: Collection | None 
         ws.write(0, 0, f"年度报告检查汇总：共 {len(results)} 个文件；"
                        + "，".join(f"{k} {counts[k]} 个" for k in ("有错误", "有提示", "提示均已说明", "通过", "无法检查")), title)
         ws.write(1, 0, f"nianbao {__version__}；错误必须修改，提示修改或说明。点击“批注副本”打开标注了问题的工作簿。")
-        header = ["序号", "文件", "机关", "年度", "格式", "状态", "错误", "提示（未说明）", "主要问题", "批注副本", "上一年度报告"]
+        header = ["序号", "文件", "机关", "年度", "格式", "状态", "错误", "提示（未说明）", "主要问题", "批注副本", "上一年度报告", "读取"]
         ws.write_row(3, 0, header, bold)
         for i, r in enumerate(results, 1):
             row = 3 + i
@@ -165,7 +174,8 @@ def write_xlsx(results: list[Result], path: Path, collection: Collection | None 
             ws.write(row, 8, _first_findings(r), wrap)
             _copy_link(ws, row, 9, out_dir, r)
             ws.write_string(row, 10, _previous(r), wrap)
-        _widths(ws, {(0, 0): 6, (1, 1): 36, (2, 2): 24, (3, 7): 8, (8, 8): 80, (9, 10): 30})
+            ws.write_string(row, 11, _reading(r), wrap)
+        _widths(ws, {(0, 0): 6, (1, 1): 36, (2, 2): 24, (3, 7): 8, (8, 8): 80, (9, 10): 30, (11, 11): 24})
         ws.freeze_panes(4, 0)
         ws.autofilter(3, 0, 3 + len(results), len(header) - 1)
         printable(ws, 3)
@@ -212,11 +222,11 @@ def write_csv(results: list[Result], path: Path) -> Path:
     with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh)
         writer.writerow(["path", "office", "year", "format", "status", "状态", "errors", "warnings", "rules", "reason", "output", "previous",
-                         "explained"])
+                         "explained", "checked"])
         for r in results:
             writer.writerow([inert_text(str(v)) for v in (r.path, r.office or "", r.year or "", r.format or "", r.status, STATUS[r.status],
                              r.errors, r.warnings, " ".join(sorted({f.rule for f in r.findings})), r.reason or "", r.output or "",
-                             _previous(r), r.explained)])
+                             _previous(r), r.explained, "partial" if r.unread else "full")])
     return path
 
 
@@ -228,7 +238,8 @@ def write_json(results: list[Result], path: Path, collection: Collection | None 
     document = {
         "version": 1,
         # Files by status (clean, warnings, errors, failed: see docs) apart from findings by severity.
-        "totals": {"files": {"total": len(results), **{k: sum(r.status == k for r in results) for k in STATUS}},
+        "totals": {"files": {"total": len(results), **{k: sum(r.status == k for r in results) for k in STATUS},
+                             "partial": sum(not r.complete for r in results)},
                    "findings": {"errors": sum(r.errors for r in results), "warnings": sum(r.warnings for r in results),
                                 "explained": sum(r.explained for r in results)}},
         "rules": by_rule,

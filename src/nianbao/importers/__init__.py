@@ -43,14 +43,19 @@ def read_report(path: Path) -> Values:
     # A report with no table found is not an unfilled template: its cells get the importer's own findings.
     values.hits = [h for h in values.hits if h.rule != "C000"]
     values.issues = {k: v for k, v in values.issues.items() if v.issue != "unfilled"}
+    # What the importer could not locate is a limit of the reading, not an error of the report:
+    # the cells stay unread (no finding), and the result says the check is partial.
     for key, seen in imported.missing.items():
         values.set(key, CellValue(None, None, "missing", seen))
-    for hit in imported.hits:
-        if hit.rule == "I001":  # a table not found at all: one finding, its cells stay silent
-            table = next(t for t in imported.spec.tables if t.title == hit.params["detail"])
-            for key in imported.spec.cells:
-                if key.startswith(f"{table.key}."):
-                    values.set(key, CellValue(None, None, "absent"))
+        values.unread[key] = seen
+    for table_key in imported.absent:
+        table = imported.spec.table(table_key)
+        for key in imported.spec.cells:
+            if key.startswith(f"{table_key}."):
+                values.set(key, CellValue(None, None, "absent"))
+                values.unread[key] = f"原文中未找到表格“{table.title}”"
+    # A total printed for rows printed as one stands for their sum in relations (spec printed_totals).
+    values.data.update({k: v for k, v in imported.totals.items() if isinstance(v, int) and not isinstance(v, bool) and v >= 0})
     values.origins = imported.origins
     values.hits += imported.hits
     return values

@@ -52,6 +52,8 @@ class Imported:
     origins: dict[str, str] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)  # key -> what was seen instead
     hits: list[Hit] = field(default_factory=list)  # notes on the source: format guessed, odd rows, absent tables
+    totals: dict[str, object] = field(default_factory=dict)  # a printed total of rows printed as one (spec printed_totals)
+    absent: list[str] = field(default_factory=list)  # keys of the tables not found at all
 
 
 @dataclass(frozen=True)
@@ -219,7 +221,13 @@ def _matchers(table: Table) -> list[tuple[str, str, int]]:
                     short = re.sub(r"[（(][^（）()]*[）)]$", "", label)  # without a trailing remark in brackets
                     if short != label:
                         out.append((norm(short), row.key, k))
+    for total in table.printed_totals:
+        out.append((norm(total.label), total.key, len(_block_of(table, total.rows[0]).columns)))
     return sorted(out, key=lambda m: -len(m[0]))
+
+
+def _block_of(table: Table, row_key: str):
+    return next(b for b in table.blocks if any(r.key == row_key for r in b.rows))
 
 
 def _match(buffer: str, matchers: list[tuple[str, str, int]]) -> tuple[str, int] | None:
@@ -242,11 +250,31 @@ def _match(buffer: str, matchers: list[tuple[str, str, int]]) -> tuple[str, int]
     return best
 
 
+NEAR = 0.8  # how alike (difflib ratio) a printed label must be to an official one to be read as it
+NEAR_MARGIN = 0.15  # and by how much more than to any other label
+NEAR_LENGTH = 8  # characters: shorter labels differ too little to tell a typo from another row
+
+
+def _near(printed: str, table: Table) -> tuple[tuple[str, int], str] | None:
+    """The one official row label ``printed`` is a typo of ("其他法律行政止公开"), if there is one:
+    ((row key, columns), official label)."""
+    folded = norm(printed)
+    if len(folded) < NEAR_LENGTH:
+        return None
+    scores = sorted(((SequenceMatcher(None, folded, norm(row.label), autojunk=False).ratio(), row.label, row.key, len(block.columns))
+                     for block in table.blocks for row in block.rows if row.label), reverse=True)
+    if not scores or scores[0][0] < NEAR or (len(scores) > 1 and scores[1][0] > scores[0][0] - NEAR_MARGIN):
+        return None
+    _, label, key, k = scores[0]
+    return (key, k), label
+
+
 def _table(rows: list[Row], region: tuple[int, int], table: Table, imported: Imported, bounded: bool) -> bool:
     """Read one table from ``region``; False when none of it is there. Odd rows are reported only
     when the region is the table's own section (otherwise they may belong to another table)."""
     flat = _flatten(rows, *region)
     block_columns = {row.key: block.columns for block in table.blocks for row in block.rows}
+    printed = {t.key: t for t in table.printed_totals}
     found: set[str] = set()
     if not any(r.label for r in table.rows):
         _unlabelled(flat, table, imported, found)
@@ -262,6 +290,11 @@ def _table(rows: list[Row], region: tuple[int, int], table: Table, imported: Imp
                 buffer, last_text, i = buffer + norm(text), i, i + 1
                 continue
             hit = _match(buffer, matchers) if last_text is not None else None
+            if hit is None and last_text is not None and (near := _near(flat[last_text].cell.text, table)):
+                hit, official = near
+                if hit[0] not in found:
+                    detail = f"{flat[last_text].cell.origin}“{flat[last_text].cell.text}”按“{official}”读取"
+                    imported.hits.append(Hit("I004", params={"detail": detail}))
             if hit is None:
                 if last_text is not None and buffer and bounded:
                     imported.hits.append(Hit("I003", params={"detail": f"{flat[last_text].cell.origin}“{flat[last_text].cell.text}”"}))
@@ -275,12 +308,25 @@ def _table(rows: list[Row], region: tuple[int, int], table: Table, imported: Imp
             if key in found:
                 continue
             found.add(key)
+            if key in printed:  # rows printed as one: their total is read, the rows stay unread, saying why
+                total = printed[key]
+                found.update(total.rows)
+                columns = _block_of(table, total.rows[0]).columns
+                for c in columns:
+                    for row in total.rows:
+                        imported.missing[f"{table.key}.{row}.{c.key}"] = f"原文将“{total.label}”印为一行，只有合计，分项未列出"
+                if cells is not None:
+                    for c, cell in zip(columns, cells, strict=True):
+                        imported.totals[f"{table.key}.{key}.{c.key}"] = _raw(cell.text) if cell.text else None
+                        imported.origins[f"{table.key}.{key}.{c.key}"] = cell.origin
+                continue
             _assign(imported, [f"{table.key}.{key}.{c.key}" for c in block_columns[key]], cells, seen)
     keys = [f"{table.key}.{r.key}.{c.key}" for b in table.blocks for r in b.rows for c in b.columns]
     if not found:
         for key in keys:
             imported.missing.pop(key, None)
-        imported.hits.append(Hit("I001", params={"detail": table.title}, sheet=table.sheet))
+        if table.key not in imported.absent:
+            imported.absent.append(table.key)
         return False
     for b in table.blocks:
         for r in b.rows:
@@ -362,7 +408,7 @@ def extract(rows: list[Row]) -> Imported:
             bounded = section.key in headings
             if not _table(rows, _region(rows, headings, section.key), table, imported, bounded) and bounded:
                 # The heading found may be a mention (a contents line): look in the whole document.
-                imported.hits = [h for h in imported.hits if h.params.get("detail") != table.title]
+                imported.absent.remove(table.key)
                 _table(rows, (0, len(rows)), table, imported, False)
     _sections(rows, spec, headings, imported)
     return imported

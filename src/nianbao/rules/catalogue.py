@@ -28,7 +28,7 @@ import yaml
 
 from nianbao.findings import SEVERITIES
 from nianbao.resources import rules_dir
-from nianbao.rules.expr import Condition, ExprError, Ref, linearize, parse_condition, refs, single_refs
+from nianbao.rules.expr import Condition, ExprError, Linear, Ref, linearize, parse_condition, refs, single_refs
 from nianbao.spec import CELL_TYPES, FormSpec
 from nianbao.values import NORMALISED, UNREAD
 
@@ -95,6 +95,9 @@ class Instance:
     show: tuple[str, ...]  # keys of the cells a finding is shown on, main cell first
     labels: dict = field(default_factory=dict)  # "{var.label}" values for the message
     linear: dict = field(default_factory=dict)  # id(Compare) -> (left, right) Linear forms, where numeric
+    # id(Compare) -> (left, right) with the rows of a printed total (spec printed_totals) replaced by
+    # it: the form evaluated when those rows are unread but their printed total is known.
+    grouped: dict = field(default_factory=dict)
 
 
 def _fail(path: Path, rule_id: str, text: str) -> RuleError:
@@ -288,13 +291,31 @@ def compile_rule(rule: Rule, spec: FormSpec) -> list[Instance]:
         if rule.prefill and prefill_pair(condition) is None:
             raise _fail(Path(path), rule.id, "prefill 规则的 check 应为 “单元格 == prev.单元格”")
         numeric = lambda key: spec.cells[key].numeric  # noqa: E731
-        linear = {}
+        linear, grouped = {}, {}
         for part in [*condition.parts, *(p for w in when for p in w.parts)]:
             sides = linearize(part.left, numeric), linearize(part.right, numeric)
             if None not in sides:
                 linear[id(part)] = sides
-        instances.append(Instance(rule, bindings, condition, when, show, labels, linear))
+                alternative = tuple(_with_printed_totals(side, spec) for side in sides)
+                if alternative != sides:
+                    grouped[id(part)] = alternative
+        instances.append(Instance(rule, bindings, condition, when, show, labels, linear, grouped))
     return instances
+
+
+def _with_printed_totals(form: Linear, spec: FormSpec) -> Linear:
+    """``form`` with every complete set of a printed total's rows (same column, same sign, this
+    year's) replaced by the total's own key."""
+    terms = list(form.terms)
+    for table in spec.tables:
+        for total in table.printed_totals:
+            for column in table.columns:
+                members = {f"{table.key}.{row}.{column.key}" for row in total.rows}
+                signs = {coef for key, prev, coef in terms if key in members and not prev}
+                if len(signs) == 1 and members <= {key for key, prev, _ in terms if not prev}:
+                    terms = [t for t in terms if t[1] or t[0] not in members]
+                    terms.append((f"{table.key}.{total.key}.{column.key}", False, signs.pop()))
+    return Linear(tuple(terms), form.const)
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one per spec

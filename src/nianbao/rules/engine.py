@@ -28,7 +28,13 @@ def _verdict(instance: Instance, condition, current: dict, previous: dict) -> tu
     for part in condition.parts:
         fast = instance.linear.get(id(part))
         if fast:
-            left, right = evaluate_linear(fast[0], current, previous), evaluate_linear(fast[1], current, previous)
+            try:
+                left, right = evaluate_linear(fast[0], current, previous), evaluate_linear(fast[1], current, previous)
+            except Unknown:  # rows printed as one: their printed total may still tell
+                if id(part) not in instance.grouped:
+                    raise
+                grouped = instance.grouped[id(part)]
+                left, right = evaluate_linear(grouped[0], current, previous), evaluate_linear(grouped[1], current, previous)
         else:
             lookup = _lookup(current, previous)
             left, right = evaluate(part.left, lookup), evaluate(part.right, lookup)
@@ -141,7 +147,7 @@ def run_text_rules(rules: RuleSet, values: Values) -> list[Hit]:
     for rule in rules.of_kind("mention"):
         (instance,) = rules.instances[rule.id]
         texts = [current.get(k) for k in rule.text if isinstance(current.get(k), str)]
-        if not texts:  # the section is blank or unread: C002 or C011 says so already
+        if not texts:  # the section is blank (C002 says so) or could not be read
             continue
         left, guard = None, ()
         if instance.when:
