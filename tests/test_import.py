@@ -231,3 +231,105 @@ def test_the_published_text_table_contradiction_in_010_is_found():
     result = nianbao.check(CORPUS / "pdf" / "010.pdf")
     (finding,) = [f for f in result.findings if f.rule == "N301"]
     assert finding.actual == "17" and "95" in finding.message
+
+
+def _printed_as_one_row(tmp_path, total: int) -> Path:
+    """A 2021-format report (2 cases of （六）其他处理, 1 and 1) printing （六） as one row with ``total``."""
+    spec = load_spec("2021")
+    values = base_values(spec, 2022) | {"t3.new.natural": 2, "t3.new.total": 2, "t3.r6_1.natural": 1, "t3.r6_1.total": 1,
+                                        "t3.r6_3.natural": 1, "t3.r6_3.total": 1, "t3.r7.natural": 2, "t3.r7.total": 2}
+    lines = to_text(spec, values, tmp_path / "full.txt").read_text(encoding="utf-8").splitlines()
+    first = next(i for i, line in enumerate(lines) if "1.申请人无正当理由逾期不补正" in line)
+    one = f"\t（六）其他处理\t\t{total}\t0\t0\t0\t0\t0\t{total}"
+    report = tmp_path / "one-row.txt"
+    report.write_text("\n".join([*lines[:first], one, *lines[first + 3:]]) + "\n", encoding="utf-8")
+    return report
+
+
+def test_a_group_printed_as_one_row_keeps_its_total_for_the_relations(tmp_path):
+    """Item 4 of issue 10: （六）其他处理 printed as one row (as the 2019 format did) in a 2021 report."""
+    ok = nianbao.check(_printed_as_one_row(tmp_path, 2))
+    assert not [f for f in ok.findings if f.rule.startswith("B")]
+    sub_rows = {k for k in ok.unread if k.startswith("t3.r6_")}
+    assert len(sub_rows) == 21 and "印为一行" in ok.unread["t3.r6_1.natural"]
+    assert ok.status == "clean" and not ok.complete  # the three rows themselves are unread, not 错误
+    wrong = nianbao.check(_printed_as_one_row(tmp_path, 3))
+    b302 = [f for f in wrong.findings if f.rule == "B302"]
+    assert [(f.key, f.actual, f.expected) for f in b302] == [("t3.r7.natural", 2, 3), ("t3.r7.total", 2, 3)]
+
+
+def test_cells_the_importer_cannot_find_are_unread_not_errors_of_the_report(tmp_path, cli):
+    """Item 7 of issue 10: a row the importer cannot locate is a limit of the reading: no finding,
+    one line per table, the file partially checked, exit code 2."""
+    report = tmp_path / "report.txt"
+    report.write_text(SEED.read_text(encoding="utf-8").replace("\t\t7.属于行政执法案卷\t1\t0\t0\t0\t0\t0\t1\n", ""), encoding="utf-8")
+    run = cli("check", report, "--json", "--copies", "none")
+    assert run.returncode == 2
+    (result,) = json.loads(run.stdout)["files"]
+    assert result["checked"] == "partial" and len(result["unread"]) == 7
+    assert {u["key"] for u in result["unread"]} == {f"t3.r3_7.{c.key}" for c in load_spec("2019").table("t3").columns}
+    assert not [f for f in result["findings"] if f["severity"] == "错误"]  # B302 cannot be assessed, nothing is guessed
+    shown = cli("check", report, "--copies", "none")
+    assert "部分检查 表三：7 个单元格未能读取（原文中未找到“7.属于行政执法案卷”……）" in shown.stdout
+
+
+def _flattened(spec, values, folder: Path) -> Path:
+    """The report as crawlers save web pages: the whole page on one line, no delimiter anywhere."""
+    text = to_text(spec, values, folder / "tabbed.txt").read_text(encoding="utf-8")
+    flat = folder / "flat.txt"
+    flat.write_text("".join(line.replace("\t", "") for line in text.splitlines()), encoding="utf-8")
+    return flat
+
+
+@pytest.mark.parametrize("short", ["2019", "2021"])
+def test_run_together_rows_are_split_by_their_total_and_never_guessed(short, tmp_path):
+    import random
+
+    from nianbao.samples import realistic_values
+
+    spec = load_spec(short)
+    values = realistic_values(spec, random.Random(4), "某县教育局", spec.year_from + 1)
+    imported = import_report(_flattened(spec, values, tmp_path))
+    t3 = [k for k in spec.cells if k.startswith("t3.")]
+    assert {k: imported.values.get(k) for k in t3} == {k: values[k] for k in t3}
+    assert "按行总计拆分" in imported.origins["t3.new.natural"]
+    # 表二 rows have no total to split by: their runs stay unread, never guessed.
+    assert all(imported.values.get(k) in (None, values[k]) for k in spec.cells if k.startswith("t2."))
+
+
+def test_a_digit_run_is_split_only_when_exactly_one_split_fits():
+    from nianbao.importers.extract import split_run
+
+    assert split_run("3100004", 7) == ["3", "1", "0", "0", "0", "0", "4"]  # the issue's example
+    assert split_run("120000012", 7) == ["12", "0", "0", "0", "0", "0", "12"]
+    assert split_run("11011", 3) is None  # 1+10=11 and 11+0=11: two splits, so none
+    assert split_run("3100003", 7) is None  # no split sums
+    assert split_run("10000010", 7) is None  # 1,0,0,0,0,0,10 does not sum; 10,…,10 needs more digits
+    assert split_run("9" * 40, 7) is None  # too long to try
+
+
+def test_markdown_reports_with_pipe_tables_and_markup(tmp_path):
+    spec = load_spec("2021")
+    values = base_values(spec, 2022) | {"t3.new.natural": 3, "t3.new.total": 3, "t3.r1.natural": 3, "t3.r1.total": 3,
+                                        "t3.r7.natural": 3, "t3.r7.total": 3, "t2.norms.issued": 4}
+    lines = []
+    for line in to_text(spec, values, tmp_path / "r.txt").read_text(encoding="utf-8").splitlines():
+        cells = line.split("\t")
+        if len(cells) == 1:
+            lines.append(f"## **{line}**" if line[:2] in ("一、", "二、", "三、", "四、", "五、", "六、") else line)
+            continue
+        lines.append("| " + " | ".join(cells) + " |")
+        if "自然人" in line or "信息内容" in line:
+            lines.append("|" + ":---:|" * len(cells))
+    report = tmp_path / "report.md"
+    report.write_text("\n".join(lines), encoding="utf-8")
+    imported = import_report(report)
+    assert imported.missing == {} and table_values(imported.values) == table_values(values)
+    assert imported.values["text.s5"] == values["text.s5"]
+
+
+def test_publication_date_from_the_page_header():
+    imported = import_report(CORPUS / "reports" / "009.txt")  # "日期:2021-01-29" under the title
+    assert str(imported.values["meta.published"]) == "2021-01-29" and imported.origins["meta.published"] == "第3行"
+    imported = import_report(CORPUS / "reports" / "051.txt")  # "发布时间:2023-01-31 13:24"
+    assert str(imported.values["meta.published"]) == "2023-01-31"

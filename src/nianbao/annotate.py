@@ -133,14 +133,15 @@ def severity_of(findings: list[Finding]) -> str:
     return ERROR if any(f.severity == ERROR for f in findings) else "提示"
 
 
-def results_rows(findings: list[Finding], source: str, stale: list[Explanation] = ()) -> list[list]:
+def results_rows(findings: list[Finding], source: str, stale: list[Explanation] = (), reading: str = "完整") -> list[list]:
     """The 检查结果 sheet: verdict, file line, header, one row per finding (its 说明 last), then the
     explanations no longer needed, in the same columns, so they are read back until removed."""
     errors = sum(f.severity == ERROR for f in findings)
     explained = sum(not is_open(f) for f in findings)
     verdict = "未发现问题" if not findings else (f"错误 {errors} 项（必须修改），提示 {len(findings) - errors} 项（修改或在“说明”列说明理由"
                                                + (f"，已说明 {explained} 项" if explained else "") + "）")
-    rows = [[f"检查结果：{verdict}"], [f"文件：{source}；检查时间：{dt.datetime.now():%Y-%m-%d %H:%M}；nianbao {__version__}"], _HEADER]
+    partial = "" if reading == "完整" else f"；只检查了能读取的部分（{reading}，不算报告的错误）"
+    rows = [[f"检查结果：{verdict}{partial}"], [f"文件：{source}；检查时间：{dt.datetime.now():%Y-%m-%d %H:%M}；nianbao {__version__}"], _HEADER]
     for i, f in enumerate(findings, 1):
         rows.append([i, f.severity, f.rule, f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or ""), f.table, f.row,
                      f.column, f.message, "" if f.actual is None else str(f.actual), "" if f.expected is None else str(f.expected),
@@ -185,9 +186,9 @@ def _apply(wb: Workbook, findings: list[Finding]) -> None:
         cell.fill = PatternFill(fill_type="solid", fgColor=FILLS[severity], bgColor=FILLS[severity])
 
 
-def _results_sheet(wb: Workbook, findings: list[Finding], source: str, stale: list[Explanation]) -> None:
+def _results_sheet(wb: Workbook, findings: list[Finding], source: str, stale: list[Explanation], reading: str) -> None:
     ws = wb.create_sheet(RESULTS_SHEET, 0)
-    for row in results_rows(findings, source, stale):
+    for row in results_rows(findings, source, stale, reading):
         ws.append(row)
         for cell in ws[ws.max_row]:
             if isinstance(cell.value, str):
@@ -232,11 +233,12 @@ def _store(wb: Workbook, explanations: list[Explanation]) -> None:
         ws.sheet_state = "hidden"
 
 
-def annotate(source: str | Path, findings: list[Finding], dest: str | Path, stale: list[Explanation] = ()) -> Path:
+def annotate(source: str | Path, findings: list[Finding], dest: str | Path, stale: list[Explanation] = (), reading: str = "完整") -> Path:
     """Write ``source`` with nianbao's annotations for ``findings`` to ``dest`` (atomically).
 
     ``source`` is only read; ``dest`` must be a different file. ``stale`` are explanations whose
-    finding no longer occurs: listed, never dropped.
+    finding no longer occurs: listed, never dropped. ``reading`` says what of an imported report
+    could not be read (Result.reading).
     """
     source, dest = Path(source), Path(dest)
     if dest.resolve() == source.resolve():
@@ -248,7 +250,7 @@ def annotate(source: str | Path, findings: list[Finding], dest: str | Path, stal
         raise ReadError(f"工作簿含有 Excel 不会写出的内容，无法复制出批注副本（{type(exc).__name__}）；检查结果见汇总") from None
     clear(wb)
     _apply(wb, findings)
-    _results_sheet(wb, findings, source.name, list(stale))
+    _results_sheet(wb, findings, source.name, list(stale), reading)
     _store(wb, kept(findings, list(stale)))
     # openpyxl drops every cached formula result; ask Excel/LibreOffice to recalculate on open.
     wb.calculation.fullCalcOnLoad = True

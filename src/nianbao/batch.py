@@ -191,14 +191,14 @@ class Failure:
     error: str
 
 
-def _annotate_one(job: tuple[Path, list, list, Path]) -> Path | Failure:
-    source, findings, stale, dest = job
+def _annotate_one(job: tuple[Path, list, list, str, Path]) -> Path | Failure:
+    source, findings, stale, reading, dest = job
     try:
         if importable(source):  # the copy of an imported report is its filled template
             with tempfile.TemporaryDirectory() as tmp:
                 template = write_template(import_report(source), Path(tmp) / f"{source.name}.xlsx")
-                return annotate(template, findings, dest, stale)
-        return annotate(source, findings, dest, stale)
+                return annotate(template, findings, dest, stale, reading)
+        return annotate(source, findings, dest, stale, reading)
     except Exception as exc:
         return Failure(failure_reason(exc), type(exc).__name__)
 
@@ -404,9 +404,11 @@ def check_many(
             except Exception as exc:
                 c.result.fail(exc)
 
-        wanted = [(item, c.result) for item, c in zip(items, checked, strict=True)
-                  if c.result.reason is None and (copies == "all" or (copies == "findings" and (c.result.findings or c.result.stale)))]
-        written = pool.map(_annotate_one, [(i.path, r.findings, r.stale, i.dest) for i, r in wanted], [LIMITS.seconds] * len(wanted),
+        # With "findings", a copy for every file with something to show: findings, explanations no
+        # longer needed, or cells that could not be read.
+        wanted = [(item, c.result) for item, c in zip(items, checked, strict=True) if c.result.reason is None
+                  and (copies == "all" or (copies == "findings" and (c.result.findings or c.result.stale or c.result.unread)))]
+        written = pool.map(_annotate_one, [(i.path, r.findings, r.stale, r.reading, i.dest) for i, r in wanted], [LIMITS.seconds] * len(wanted),
                            progress, "annotate", [1] * len(wanted))
     for (item, result), outcome in zip(wanted, written, strict=True):
         if isinstance(outcome, Failure):  # the findings stand; the file still counts as not fully done

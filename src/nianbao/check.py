@@ -73,6 +73,13 @@ class Result:
         return grouped
 
     @property
+    def reading(self) -> str:
+        """完整, or which tables had cells the importer could not read (a limit of the reading)."""
+        if self.complete:
+            return "完整"
+        return "部分：" + "；".join(f"{table} {len(keys)} 格未能读取" for table, keys in self.unread_by_table().items())
+
+    @property
     def status(self) -> str:
         if self.reason is not None:
             return "failed"

@@ -74,6 +74,7 @@ class Table:
     note: str | None
     blocks: tuple[Block, ...]
     printed_totals: tuple[PrintedTotal, ...] = ()
+    row_total: str | None = None  # the column that is the sum of the others in every row
 
     @property
     def rows(self) -> list[Row]:
@@ -198,6 +199,8 @@ def _table(data: dict, path: Path) -> Table:
         if not set(members) <= rows or str(_require(t, "key", at, path)) in rows:
             raise SpecError(f"{path.name}: {at} 的 rows 应为本表的行，key 不能与行重复")
         totals.append(PrintedTotal(str(t["key"]), str(_require(t, "label", at, path)), members))
+    if data.get("row_total") is not None and data["row_total"] != blocks[-1].columns[-1].key:
+        raise SpecError(f"{path.name}: {where} 的 row_total 应为最后一列的键")
     return Table(
         key=key,
         title=str(_require(data, "title", where, path)),
@@ -205,6 +208,7 @@ def _table(data: dict, path: Path) -> Table:
         note=data.get("note"),
         blocks=blocks,
         printed_totals=tuple(totals),
+        row_total=data.get("row_total"),
     )
 
 

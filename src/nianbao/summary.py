@@ -41,15 +41,6 @@ def _previous(result: Result) -> str:
     return f"未配对：{result.previous_note}" if result.previous_note else ""
 
 
-def _reading(result: Result) -> str:
-    """完整, or which tables had cells the importer could not read (a limit of the reading)."""
-    if result.status == "failed":
-        return ""
-    if result.complete:
-        return "完整"
-    return "部分：" + "；".join(f"{table} {len(keys)} 格未能读取" for table, keys in result.unread_by_table().items())
-
-
 def _by_rule(results: list[Result]) -> dict[str, list[tuple[Result, object]]]:
     grouped: dict[str, list] = defaultdict(list)
     for result in results:
@@ -174,7 +165,7 @@ def write_xlsx(results: list[Result], path: Path, collection: Collection | None 
             ws.write(row, 8, _first_findings(r), wrap)
             _copy_link(ws, row, 9, out_dir, r)
             ws.write_string(row, 10, _previous(r), wrap)
-            ws.write_string(row, 11, _reading(r), wrap)
+            ws.write_string(row, 11, "" if r.status == "failed" else r.reading, wrap)
         _widths(ws, {(0, 0): 6, (1, 1): 36, (2, 2): 24, (3, 7): 8, (8, 8): 80, (9, 10): 30, (11, 11): 24})
         ws.freeze_panes(4, 0)
         ws.autofilter(3, 0, 3 + len(results), len(header) - 1)

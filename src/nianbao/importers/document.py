@@ -35,12 +35,21 @@ _UNITS = {"件", "条", "项", "个", "次", "万元", "元"}
 _VALUE_WORD = re.compile(r"^(?:[+-]?[\d０-９][\d０-９.,]*(?:件|条|项|个|次|万元|元)?|/|-|—{1,2}|－)$")
 
 
+# A run of digits printed straight after a Chinese label and before the next one, as crawlers flatten
+# tables: "申请数量3100004二、上年结转" is the label, the digits, the next label.
+# Only where the next label starts (二、 （二） 2.) or the line ends, so a label with a number in it
+# (保留4位小数) stays whole; the next label may bring its own number: "…秘密00000002.其他法律…" is
+# 0000000 and "2.其他法律…".
+_RUN = re.compile(r"(?<=[\u4e00-\u9fff）)”])([0-9]+?)(?=[0-9][.．][\u4e00-\u9fff]|[一二三四五六七八九十]、|[（(]|$)")
+
+
 def split_line(line: str, origin: str) -> Row:
     """Cells at tabs, pipes and runs of spaces; within a cell, values set off by single spaces
-    become cells of their own, and the words between them stay together."""
+    (or run on between Chinese words) become cells of their own, and the words between them stay
+    together."""
     cells: Row = []
     for part in _SPLIT.split(line.rstrip("\n")):
-        words = part.split()
+        words = _RUN.sub(r" \1 ", part).split()
         if not words:
             cells.append(Cell("", origin))
             continue
@@ -116,6 +125,17 @@ def _read_text(path: Path) -> str:
 
 def load_txt(path: Path) -> list[Row]:
     return from_text(_read_text(path))
+
+
+_MD_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")  # | --- | :---: |
+_MD_MARKUP = re.compile(r"\*\*|__|`|^\s{0,3}#{1,6}\s+|^\s*>\s?|<br\s*/?>", re.IGNORECASE | re.MULTILINE)
+
+
+def load_markdown(path: Path) -> list[Row]:
+    """Markdown (as PDF-to-Markdown and OCR tools write reports): pipe tables are rows of cells,
+    the rest lines of text; the table rules, emphasis and heading marks are dropped."""
+    lines = [line for line in _read_text(path).splitlines() if not _MD_RULE.match(line)]
+    return from_text(_MD_MARKUP.sub(" ", "\n".join(lines)))
 
 
 _SKIPPED = {"script", "style", "head", "template", "noscript"}
@@ -298,7 +318,8 @@ def load_pdf(path: Path) -> list[Row]:
     return rows
 
 
-LOADERS = {".txt": load_txt, ".text": load_txt, ".html": load_html, ".htm": load_html, ".docx": load_docx, ".pdf": load_pdf}
+LOADERS = {".txt": load_txt, ".text": load_txt, ".md": load_markdown, ".markdown": load_markdown,
+            ".html": load_html, ".htm": load_html, ".docx": load_docx, ".pdf": load_pdf}
 
 
 def load(path: Path) -> list[Row]:

@@ -27,6 +27,9 @@ _VALUE = re.compile(r"^[+-]?\d[\d,]*(?:\.\d+)?\s*(?:件|条|项|个|次|万元|�
 _PLAIN = re.compile(r"^-?[0-9]+(?:\.[0-9]+)?$")  # ASCII only: full-width digits are kept as printed
 _TITLE = re.compile(r"(?P<office>[^\s，,。;；:：》)）(（、“”]{2,40}?)\s*(?P<year>(?:19|20)\d\d)\s*年(?:度)?(?:政府)?信息公开(?:工作)?(?:年度)?报告")
 _YEAR = re.compile(r"((?:19|20)\d\d)\s*年")
+# A page's publication date: "发布时间:2020-01-31 13:24", "日期:2021-01-29", "发布日期：2022年1月20日".
+_PUBLISHED = re.compile(r"(?:发布|公开|成文|信息提供)?(?:日期|时间)\s*[:：]\s*((?:19|20)\d\d)\s*[-年./]\s*(\d{1,2})\s*[-月./]\s*(\d{1,2})")
+_HEADER_ROWS = 30  # the date is looked for in the page header: this many rows at the top
 _MIN_PREFIX = 10  # a label wrapped over lines is recognised by a unique prefix this long
 
 
@@ -137,6 +140,21 @@ def _meta(rows: list[Row], imported: Imported) -> int | None:
     return None
 
 
+def _published(rows: list[Row], imported: Imported) -> None:
+    """The publication date a web page or document prints near its top, if any."""
+    import datetime as dt
+
+    for row in rows[:_HEADER_ROWS]:
+        text = unicodedata.normalize("NFKC", " ".join(c.text for c in row))
+        if match := _PUBLISHED.search(text):
+            try:
+                imported.values["meta.published"] = dt.date(*map(int, match.groups()))
+            except ValueError:  # 2021-02-30: printed, but no date
+                continue
+            imported.origins["meta.published"] = row[0].origin
+            return
+
+
 def _headings(rows: list[Row], spec: FormSpec) -> dict[str, int]:
     """Row index of each section heading found, in order."""
     found: dict[str, int] = {}
@@ -171,9 +189,38 @@ def _flatten(rows: list[Row], start: int, end: int) -> list[_Flat]:
     return [_Flat(r, c, cell) for r in range(start, end) for c, cell in enumerate(rows[r])]
 
 
-def _collect(flat: list[_Flat], label_at: int, k: int) -> tuple[list[Cell] | None, int, str]:
+MAX_RUN = 24  # digits: a longer run is not split (the splits to try grow too fast to be worth it)
+
+
+def split_run(digits: str, k: int) -> list[str] | None:
+    """A row's k numbers printed with no delimiter ("3100004"), when exactly one split gives k
+    numbers, none with a leading zero, whose last (the row's 总计) is the sum of the others."""
+    if not digits.isascii() or not digits.isdigit() or not k < len(digits) + 1 <= MAX_RUN + 1 or k < 3:
+        return None
+    found: list[list[str]] = []
+
+    def place(start: int, parts: list[str]) -> None:
+        if len(found) > 1:
+            return
+        if len(parts) == k - 1:
+            last = digits[start:]
+            if last and (last == "0" or last[0] != "0") and int(last) == sum(map(int, parts)):
+                found.append([*parts, last])
+            return
+        for end in range(start + 1, len(digits) - (k - 2 - len(parts))):
+            piece = digits[start:end]
+            if piece[0] == "0" and len(piece) > 1:
+                break
+            place(end, [*parts, piece])
+
+    place(0, [])
+    return found[0] if len(found) == 1 else None
+
+
+def _collect(flat: list[_Flat], label_at: int, k: int, summed: bool = False) -> tuple[list[Cell] | None, int, str]:
     """The k value cells after the label at ``flat[label_at]`` (a blank cell has empty text):
-    (cells or None, next index, what was seen)."""
+    (cells or None, next index, what was seen). With ``summed`` (the table's last column is the
+    sum of the others), one run of digits is split where that makes the split unique."""
     row = flat[label_at].row
     after = []  # the run of value (or empty) cells after the label on its row
     for f in flat[label_at + 1:]:
@@ -191,6 +238,8 @@ def _collect(flat: list[_Flat], label_at: int, k: int) -> tuple[list[Cell] | Non
         filled = [f.cell for f in after if f.cell.text]
         if len(filled) == k:  # empty cells between the label and its values: a shifted row
             return filled, end, ""
+        if len(filled) == 1 and summed and (parts := split_run(filled[0].text, k)):
+            return [Cell(p, f"{filled[0].origin}（连写的数字“{filled[0].text}”按行总计拆分）") for p in parts], end, ""
         return None, end, f"该行有 {len(filled)} 个数值，应为 {k} 个"
     if end < len(flat) and flat[end].row == row:
         return None, end, f"该行标签后为“{flat[end].cell.text}”"
@@ -303,7 +352,7 @@ def _table(rows: list[Row], region: tuple[int, int], table: Table, imported: Imp
                 buffer, last_text = "", None
                 continue
             key, k = hit
-            cells, i, seen = _collect(flat, last_text, k)
+            cells, i, seen = _collect(flat, last_text, k, summed=table.row_total is not None)
             buffer, last_text = "", None
             if key in found:
                 continue
@@ -399,6 +448,7 @@ def extract(rows: list[Row]) -> Imported:
     year = _meta(rows, probe)
     spec, note = detect_format(rows, year)
     imported = Imported(spec, probe.values, probe.origins, probe.missing)
+    _published(rows, imported)
     if note:
         imported.hits.append(Hit("I002", params={"detail": note}))
     headings = _headings(rows, spec)
