@@ -333,3 +333,11 @@ def test_publication_date_from_the_page_header():
     assert str(imported.values["meta.published"]) == "2021-01-29" and imported.origins["meta.published"] == "第3行"
     imported = import_report(CORPUS / "reports" / "051.txt")  # "发布时间:2023-01-31 13:24"
     assert str(imported.values["meta.published"]) == "2023-01-31"
+
+
+def test_digits_run_on_in_a_sentence_are_never_taken_for_a_table_value():
+    """041.txt (cut mid-sentence) ends a paragraph with “全年共公示行政处罚4480012”: no table
+    prints it, so 表二「行政处罚」 stays unread, with the reason."""
+    imported = import_report(CORPUS / "reports" / "041.txt")
+    assert imported.values.get("t2.penalty.decisions") is None
+    assert "与文字连写" in imported.missing["t2.penalty.decisions"]

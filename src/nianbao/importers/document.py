@@ -24,6 +24,7 @@ class ImportError_(Exception):  # noqa: N801 - "ImportError" is a builtin
 class Cell:
     text: str
     origin: str  # where it is in the source, in words: "第12行", "第2个表格第5行第3格", "第3页第7行"
+    run_on: bool = False  # digits printed straight after words ("申请数量3100004"): only a row's total can vouch for them
 
 
 Row = list[Cell]
@@ -49,7 +50,7 @@ def split_line(line: str, origin: str) -> Row:
     together."""
     cells: Row = []
     for part in _SPLIT.split(line.rstrip("\n")):
-        words = _RUN.sub(r" \1 ", part).split()
+        words = _RUN.sub(" \x00\\1 ", part).split()
         if not words:
             cells.append(Cell("", origin))
             continue
@@ -58,11 +59,11 @@ def split_line(line: str, origin: str) -> Row:
             if word in _UNITS and cells and _VALUE_WORD.match(cells[-1].text) and not text:  # "165 条"
                 cells[-1] = Cell(f"{cells[-1].text} {word}", origin)
                 continue
-            if _VALUE_WORD.match(word):
+            if _VALUE_WORD.match(word.lstrip("\x00")):
                 if text:
                     cells.append(Cell(" ".join(text), origin))
                     text = []
-                cells.append(Cell(word, origin))
+                cells.append(Cell(word.lstrip("\x00"), origin, run_on=word.startswith("\x00")))
             else:
                 text.append(word)
         if text:

@@ -233,13 +233,15 @@ def _collect(flat: list[_Flat], label_at: int, k: int, summed: bool = False) -> 
     while after and not after[-1].cell.text:
         after.pop()
     if after:
-        if len(after) == k:
-            return [f.cell for f in after], end, ""
         filled = [f.cell for f in after if f.cell.text]
-        if len(filled) == k:  # empty cells between the label and its values: a shifted row
-            return filled, end, ""
         if len(filled) == 1 and summed and (parts := split_run(filled[0].text, k)):
             return [Cell(p, f"{filled[0].origin}（连写的数字“{filled[0].text}”按行总计拆分）") for p in parts], end, ""
+        if any(c.run_on for c in filled):  # "…共公示行政处罚4480012": words and digits run on, nothing to vouch for them
+            return None, end, f"数字“{filled[0].text}”与文字连写，无法确认属于这一行"
+        if len(after) == k:
+            return [f.cell for f in after], end, ""
+        if len(filled) == k:  # empty cells between the label and its values: a shifted row
+            return filled, end, ""
         return None, end, f"该行有 {len(filled)} 个数值，应为 {k} 个"
     if end < len(flat) and flat[end].row == row:
         return None, end, f"该行标签后为“{flat[end].cell.text}”"
