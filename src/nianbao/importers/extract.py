@@ -189,7 +189,7 @@ def _flatten(rows: list[Row], start: int, end: int) -> list[_Flat]:
     return [_Flat(r, c, cell) for r in range(start, end) for c, cell in enumerate(rows[r])]
 
 
-MAX_RUN = 24  # digits: a longer run is not split (the splits to try grow too fast to be worth it)
+MAX_RUN = 24  # digits: a longer run is not split (the splits to try grow too fast)
 
 
 def split_run(digits: str, k: int) -> list[str] | None:
@@ -209,8 +209,8 @@ def split_run(digits: str, k: int) -> list[str] | None:
             return
         for end in range(start + 1, len(digits) - (k - 2 - len(parts))):
             piece = digits[start:end]
-            if piece[0] == "0" and len(piece) > 1:
-                break
+            if (piece[0] == "0" and len(piece) > 1) or len(piece) > len(digits) - end:
+                break  # a leading zero; or a number longer than what is left for the total, which is at least as large
             place(end, [*parts, piece])
 
     place(0, [])
@@ -354,7 +354,8 @@ def _table(rows: list[Row], region: tuple[int, int], table: Table, imported: Imp
                 buffer, last_text = "", None
                 continue
             key, k = hit
-            cells, i, seen = _collect(flat, last_text, k, summed=table.row_total is not None)
+            # A row read once is not split again, however often a hostile page repeats its label.
+            cells, i, seen = _collect(flat, last_text, k, summed=table.row_total is not None and key not in found)
             buffer, last_text = "", None
             if key in found:
                 continue
