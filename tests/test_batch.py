@@ -179,3 +179,41 @@ def test_office_names_compare_as_people_write_them(one, other, same):
 
     a, b = office_key(one), office_key(other)
     assert (a == b or same_office(a, b)) is same
+
+
+COPIED = ("存在的主要问题：一是政策解读的形式还不够丰富，图解、视频等解读方式运用较少；二是依申请公开答复的规范性有待提高，"
+          "个别答复书引用条款不够准确；三是政务新媒体更新不够及时。改进情况：{year}年我们将组织专题培训{n}次，完善答复书模板。")
+
+
+def test_copied_sections_are_found_across_years_and_offices_in_one_batch(tmp_path):
+    """Y401 (this year's 五 repeats last year's, numbers changed), Y403 (another office's 五 is the
+    same), through the batch's own pairing of years and its fingerprints."""
+    from nianbao.batch import check_many
+    from nianbao.samples import base_values
+    from nianbao.template import build
+
+    for name, office, year, n in (("a-2024", "东城区教育局", 2024, 3), ("a-2025", "东城区教育局", 2025, 5), ("b-2025", "西城区教育局", 2025, 2)):
+        build(load_spec("2021"), tmp_path / f"{name}.xlsx",
+              values=base_values(load_spec("2021"), year) | {"meta.office": office, "text.s5": COPIED.format(year=year, n=n)})
+    results = {r.path.stem: r for r in check_many([tmp_path], copies="none", jobs=1)}
+    rules = {name: sorted(f.rule for f in r.findings) for name, r in results.items()}
+    assert rules["a-2025"] == ["Y401", "Y403", "Y403"]  # last year's, and b-2025 (a-2024 is also the same text)
+    assert rules["b-2025"] == ["Y403", "Y403"] and rules["a-2024"] == ["Y403", "Y403"]
+    (y401,) = [f for f in results["a-2025"].findings if f.rule == "Y401"]
+    assert "100%" in y401.message and "最长的相同段落" in y401.message
+    assert {f.message.split("中的 ")[1].split(" ")[0] for f in results["b-2025"].findings} == {"a-2024.xlsx", "a-2025.xlsx"}
+
+
+def test_years_pair_by_roster_code_when_the_office_was_renamed(tmp_path):
+    """Workbooks distributed to one roster code pair across years even when the office's name changed."""
+    from nianbao.batch import MATCHES, check_many
+    from nianbao.samples import base_values
+    from nianbao.template import build
+
+    spec = load_spec("2021")
+    for year, office in ((2024, "东城区教育局"), (2025, "东城区教育和体育局")):
+        build(spec, tmp_path / f"{year}.xlsx", values=base_values(spec, year) | {"meta.office": office},
+              identity={"roster_code": "3203", "roster_office": office, "roster_year": str(year)})
+    results = {r.path.stem: r for r in check_many([tmp_path], copies="none", jobs=1)}
+    assert results["2025"].previous == {"path": str(tmp_path / "2024.xlsx"), "match": "code"}
+    assert MATCHES["code"] == "下发标识中的名单编码一致"

@@ -41,6 +41,7 @@ from nianbao.read import Values
 from nianbao.roster import NameIndex, office_key
 from nianbao.rules.catalogue import RuleSet, refs_of, ruleset
 from nianbao.rules.engine import run_relations
+from nianbao.rules.similarity import batch_repeats, repeated_keys, run_repeated
 from nianbao.schema import validate
 from nianbao.spec import FormSpec
 
@@ -68,7 +69,7 @@ class Checked:
 
 @cache
 def _cross_year_keys(rules: RuleSet) -> frozenset[str]:
-    keys = {"meta.office", "meta.year"}
+    keys = {"meta.office", "meta.year"} | repeated_keys(rules)
     for rule in rules.of_kind("relation"):
         if rule.cross_year:
             keys |= {ref.key for instance in rules.instances[rule.id] for ref in refs_of(instance)}
@@ -285,7 +286,7 @@ def _check_all(pool: Pool, paths: list[Path], size: int, progress: Progress | No
 
 @dataclass(frozen=True)
 class Pairing:
-    """How a report found last year's: the file, and by what ("exact", "normalised", "area", "given")."""
+    """How a report found last year's: the file, and by what (a key of MATCHES)."""
 
     extract: Values | None
     path: Path | None = None
@@ -293,20 +294,28 @@ class Pairing:
     note: str | None = None  # why none was found, when one was looked for
 
 
-MATCHES = {"exact": "机关名称完全一致", "normalised": "机关名称规范化后一致", "area": "去掉上级行政区划后一致", "given": "--previous 指定"}
+MATCHES = {"code": "下发标识中的名单编码一致", "exact": "机关名称完全一致", "normalised": "机关名称规范化后一致",
+           "area": "去掉上级行政区划后一致", "given": "--previous 指定"}
 
 
 def _pair(checked: list[Checked], candidates: list[Checked], explain: bool) -> list[Pairing]:
     """Each report's previous-year report among ``candidates`` (same office, year - 1), and with
     ``explain`` why a report found none. Indexed, so a national batch pairs in one pass."""
-    index = NameIndex((c.result.office, c) for c in candidates if c.extract is not None and c.result.office and c.result.year)
+    readable = [c for c in candidates if c.extract is not None and c.result.office and c.result.year]
+    index = NameIndex((c.result.office, c) for c in readable)
+    codes: dict[tuple[str, int], list[Checked]] = {}  # workbooks distributed to a roster code (nianbao distribute)
+    for c in readable:
+        if c.result.identity.get("roster_code"):
+            codes.setdefault((c.result.identity["roster_code"], c.result.year), []).append(c)
     pairs = []
     for c in checked:
         if c.extract is None or not c.result.year or not c.result.office:
             pairs.append(Pairing(None, note="报告的机关名称或年度未能读取，无法配对上一年度报告" if explain and c.extract is not None else None))
             continue
         year = c.result.year - 1
-        match, hits = index.find(c.result.office, lambda e, c=c, year=year: e is not c and e.result.year == year)
+        match, hits = "code", [e for e in codes.get((c.result.identity.get("roster_code", ""), year), []) if e is not c]
+        if len(hits) != 1:  # no code, or several files of the code: by name
+            match, hits = index.find(c.result.office, lambda e, c=c, year=year: e is not c and e.result.year == year)
         if len(hits) > 1 and match == "area":  # 教育局 could be any of several areas' 教育局: never guess
             note = f"{year} 年度有多份可能是“{c.result.office}”的报告：" + "、".join(str(e.result.path) for e in hits)
             pairs.append(Pairing(None, note=note if explain else None))
@@ -388,16 +397,22 @@ def check_many(
         else:
             pairs = _pair(checked, checked + others, explain=previous_dir is not None)
         twins = _twins(checked)
+        usable = [c.extract is not None and c.result.reason is None for c in checked]
+        copied = batch_repeats([ruleset(c.extract.spec) if ok else None for c, ok in zip(checked, usable, strict=True)],
+                               [c.extract.data if ok else {} for c, ok in zip(checked, usable, strict=True)],
+                               [c.result.path.name for c in checked])
         for index, (c, pairing) in enumerate(zip(checked, pairs, strict=True)):
-            if c.extract is None or c.result.reason is not None:
+            if not usable[index]:
                 continue
             c.result.previous = {"path": str(pairing.path), "match": pairing.match} if pairing.extract is not None else None
             c.result.previous_note = pairing.note
             hits = [Hit("Y003", ("meta.office",), {"detail": "、".join(p.name for p in twins[index])})] if index in twins else []
+            hits += copied.get(index, [])
             try:
                 rules = ruleset(c.extract.spec)
                 if pairing.extract is not None:
                     hits += run_relations(rules, c.extract, pairing.extract, cross_year=True)
+                    hits += run_repeated(rules, c.extract, pairing.extract)
                 found = [to_finding(rules, c.extract, h) for h in hits]
                 c.result.findings = sort_findings(c.extract.spec, c.result.findings + found)
                 c.result.stale = explain(c.result.findings, c.extract.explanations)

@@ -15,6 +15,7 @@ from nianbao.layout import form_layout
 from nianbao.read import ReadError, Values, read_workbook
 from nianbao.rules.catalogue import RuleSet, ruleset
 from nianbao.rules.engine import run_cell_rules, run_relations, run_text_rules
+from nianbao.rules.similarity import run_repeated
 from nianbao.schema import validate
 from nianbao.spec import load_spec
 
@@ -194,7 +195,7 @@ def check_values(values: Values, previous: Values | None = None, schema_hits: li
     if schema_hits is None:
         schema_hits = validate(rules, [values])[0]
     hits = (values.hits + run_cell_rules(rules, values) + schema_hits + run_relations(rules, values, previous)
-            + run_text_rules(rules, values))
+            + run_text_rules(rules, values) + run_repeated(rules, values, previous))
     return sort_findings(values.spec, [to_finding(rules, values, h) for h in hits])
 
 

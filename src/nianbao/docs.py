@@ -8,7 +8,7 @@ from nianbao.rules.catalogue import Rule, all_rules
 from nianbao.spec import all_specs
 
 _KIND = {"relation": "单元格关系", "cell": "单元格内容", "schema": "取值范围（Pandera 模式）", "reported": "读取或导入时报告",
-         "narrative": "正文中的数字", "mention": "正文应提及的内容"}
+         "narrative": "正文中的数字", "mention": "正文应提及的内容", "repeated": "内容雷同"}
 _FAMILY = {"S": "模板结构", "C": "单元格内容", "V": "取值范围", "B": "表内关系", "Y": "跨年度", "F": "格式与年度",
            "I": "导入已发布的报告", "N": "正文与表格", "P": "合理性（提示）"}
 
@@ -33,6 +33,10 @@ def _expression(rule: Rule) -> str:
         return "\n".join([f"text: {', '.join(rule.text)}", *(f"pattern: {p}" for p in rule.patterns), f"value: {rule.value}"])
     if rule.kind == "mention":
         return "\n".join([f"text: {', '.join(rule.text)}", f"when: {'; '.join(rule.when)}", f"words: {'、'.join(rule.words)}"])
+    if rule.kind == "repeated":
+        compared = [f"text: {', '.join(rule.text)}"] if rule.text else []
+        compared += [f"tables: {', '.join(rule.tables)}"] if rule.tables else []
+        return "\n".join([f"scope: {rule.scope}", *compared] + ([f"threshold: {rule.threshold}; min_chars: {rule.min_chars}"] if rule.text else []))
     return "由读取或导入程序报告"
 
 

@@ -10,7 +10,10 @@ A rule file is data. Four kinds of rule exist:
 - ``narrative``: numbers stated in a text section, found with declared ``patterns``, must equal a
   (a list of ``value``s: the readings a sentence may have, any of which is consistent)
   table value (``value``); several different numbers in the text are reported as N300;
-- ``mention``: under a ``when`` condition, a text section must mention one of ``words``.
+- ``mention``: under a ``when`` condition, a text section must mention one of ``words``;
+- ``repeated``: text sections (``text``) repeated from last year's report or nearly identical to
+  another report's in a batch (``scope``), by the share of shingles (``threshold``); or tables
+  (``tables``) identical to last year's in every cell (rules/similarity.py).
 
 Any mistake in a file raises RuleError naming the file and the rule.
 """
@@ -32,7 +35,8 @@ from nianbao.rules.expr import Condition, ExprError, Linear, Ref, linearize, par
 from nianbao.spec import CELL_TYPES, FormSpec
 from nianbao.values import NORMALISED, UNREAD
 
-KINDS = ("relation", "cell", "schema", "reported", "narrative", "mention")
+KINDS = ("relation", "cell", "schema", "reported", "narrative", "mention", "repeated")
+SCOPES = ("previous", "batch")
 SCHEMA_CHECKS = ("integer", "non_negative", "max_decimals", "year_range")
 CASE_FIELDS = {"values", "previous", "expect", "relabel", "note", "report", "edit", "template", "twin"}
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
@@ -43,10 +47,12 @@ _ALLOWED = {
     "reported": {"detail", "quote", "found", "expected", "text"},
     "narrative": {"quote", "found", "expected", "text"},
     "mention": {"left", "text"},
+    "repeated": {"text", "share", "quote", "detail"},
 }
 _FIELDS = {"id", "title", "severity", "kind", "message", "citation", "description", "cases",
            "check", "when", "for_each", "tolerance", "live", "cells", "issue", "types", "required_only",
-           "schema", "param", "text", "patterns", "value", "words", "min_chars", "prefill"}
+           "schema", "param", "text", "patterns", "value", "words", "min_chars", "prefill",
+           "scope", "threshold", "tables"}
 
 
 class RuleError(ValueError):
@@ -79,9 +85,12 @@ class Rule:
     patterns: tuple[str, ...] = ()
     value: tuple[str, ...] = ()  # narrative: the table values a stated number may mean
     words: tuple[str, ...] = ()
-    min_chars: int = 0  # a mention rule: text shorter than this says nothing, whatever words it has
+    min_chars: int = 0  # mention: text shorter than this says nothing, whatever its words; repeated: not compared
     cross_year: bool = False  # reads the previous year's report ("prev." in check or when)
     prefill: bool = False  # a cell == prev.cell rule: distribute fills the cell from last year's report
+    scope: str = ""  # a repeated rule: against last year's report ("previous") or the other reports of a batch ("batch")
+    threshold: float = 0.0  # a repeated rule: the share of shingles from which a section counts as repeated
+    tables: tuple[str, ...] = ()  # a repeated rule: tables compared cell by cell with last year's
 
 
 @dataclass(frozen=True)
@@ -149,7 +158,17 @@ def _parse_rule(data: dict, path: Path, index: int) -> Rule:
             raise _fail(path, rule_id, f"issue 应为 {', '.join(sorted(UNREAD | NORMALISED))} 之一")
     else:
         issues = ()
-    if kind in ("narrative", "mention"):
+    if kind == "repeated":
+        if data.get("scope") not in SCOPES:
+            raise _fail(path, rule_id, f"scope 应为 {' 或 '.join(SCOPES)}")
+        if not data.get("text") and not data.get("tables"):
+            raise _fail(path, rule_id, "repeated 规则需要 text（文字部分）或 tables（表格）")
+        if data.get("tables") and data["scope"] != "previous":
+            raise _fail(path, rule_id, "tables 只能与上一年度比较（scope: previous）")
+        threshold = data.get("threshold", 0 if data.get("tables") and not data.get("text") else None)
+        if not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+            raise _fail(path, rule_id, "threshold 应为 0 到 1 之间的数（重复的比例）")
+    if kind in ("narrative", "mention") or (kind == "repeated" and data.get("text")):
         texts = data.get("text") or []
         if not texts or not all(str(t).startswith("text.") for t in texts):
             raise _fail(path, rule_id, "text 应列出要查找的文字部分，如 [text.s1]")
@@ -193,6 +212,9 @@ def _parse_rule(data: dict, path: Path, index: int) -> Rule:
         min_chars=int(data.get("min_chars", 0)),
         cross_year="prev." in " ".join((str(data.get("check") or ""), *((when,) if isinstance(when, str) else when))),
         prefill=bool(data.get("prefill", False)),
+        scope=str(data.get("scope", "")),
+        threshold=float(data.get("threshold", 0)),
+        tables=tuple(data.get("tables") or ()),
     )
 
 
@@ -353,6 +375,10 @@ def ruleset(spec: FormSpec) -> RuleSet:
             seen[rule.id] = name
             rules.append(rule)
     instances = {r.id: tuple(compile_rule(r, spec)) for r in rules if r.kind in ("relation", "narrative", "mention")}
+    for rule in rules:
+        for key in (*rule.tables, *(rule.text if rule.kind == "repeated" else ())):
+            if key not in {t.key for t in spec.tables} and key not in spec.cells:
+                raise _fail(Path(rule.file), rule.id, f"“{key}” 不在格式 {spec.id} 中")
     return RuleSet(spec, tuple(rules), instances)
 
 
