@@ -341,3 +341,15 @@ def test_digits_run_on_in_a_sentence_are_never_taken_for_a_table_value():
     imported = import_report(CORPUS / "reports" / "041.txt")
     assert imported.values.get("t2.penalty.decisions") is None
     assert "与文字连写" in imported.missing["t2.penalty.decisions"]
+
+
+def test_text_printed_in_traditional_characters_is_read_against_the_tables(tmp_path):
+    """A report printed in traditional characters (收到申請16件): its sentences are matched as the
+    simplified ones are, so the contradiction with 表三 (15) is found."""
+    import zhconv
+
+    report = tmp_path / "traditional.txt"
+    text = SEED.read_text(encoding="utf-8").replace("共收到依申请公开15件", "共收到依申请公开16件")
+    report.write_text(zhconv.convert(text, "zh-tw"), encoding="utf-8")
+    (finding,) = [f for f in nianbao.check(report).findings if f.rule == "N301"]
+    assert (finding.actual, finding.expected) == ("16", 15)

@@ -101,9 +101,17 @@ def _pattern(text: str) -> re.Pattern:
 
 
 def _plain(text: str) -> str:
-    """Text as patterns read it: full-width digits and punctuation folded, and no spaces or line
-    breaks (PDF text breaks sentences, and reports print “17 件”)."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    """Text as patterns read it: full-width digits and punctuation folded, no spaces or line breaks
+    (PDF text breaks sentences, and reports print “17 件”), and in simplified characters (a report
+    printed in traditional ones: 收到申請17件)."""
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    try:
+        text.encode("gb2312")  # simplified Chinese as it is: no converter loaded (the 检查 button stays light)
+        return text
+    except UnicodeEncodeError:
+        import zhconv
+
+        return zhconv.convert(text, "zh-cn")
 
 
 def _table_values(instance: Instance, current: dict) -> list:
@@ -158,7 +166,7 @@ def run_text_rules(rules: RuleSet, values: Values) -> list[Hit]:
             except (Unknown, KeyError, IndexError):
                 continue
             guard = tuple(r.key for r in single_refs(instance.when[0].parts[0]))
-        text = "".join(texts)
+        text = _plain("".join(texts))
         said = len(re.sub(r"[\W_]+", "", text))  # characters that say something: no spaces or punctuation
         if said < rule.min_chars or not any(word in text for word in rule.words):
             hits.append(Hit(rule.id, (rule.text[0], *guard), {"left": left, "text": rules.spec.cells[rule.text[0]].label}))
