@@ -41,6 +41,7 @@ from nianbao.read import Values
 from nianbao.roster import NameIndex, office_key
 from nianbao.rules.catalogue import RuleSet, refs_of, ruleset
 from nianbao.rules.engine import run_relations
+from nianbao.rules.peers import peer_outliers
 from nianbao.rules.similarity import batch_repeats, repeated_keys, run_repeated
 from nianbao.schema import validate
 from nianbao.spec import FormSpec
@@ -68,16 +69,16 @@ class Checked:
 
 
 @cache
-def _cross_year_keys(rules: RuleSet) -> frozenset[str]:
+def _batch_keys(rules: RuleSet) -> frozenset[str]:
     keys = {"meta.office", "meta.year"} | repeated_keys(rules)
-    for rule in rules.of_kind("relation"):
-        if rule.cross_year:
+    for rule in rules.of_kind("relation") + rules.of_kind("peer"):
+        if rule.cross_year or rule.kind == "peer":
             keys |= {ref.key for instance in rules.instances[rule.id] for ref in refs_of(instance)}
     return frozenset(keys)
 
 
 def _extract(values: Values) -> Values:
-    keys = _cross_year_keys(ruleset(values.spec))
+    keys = _batch_keys(ruleset(values.spec))
     return Values(
         values.spec,
         {k: values.data[k] for k in keys if k in values.data},
@@ -398,16 +399,18 @@ def check_many(
             pairs = _pair(checked, checked + others, explain=previous_dir is not None)
         twins = _twins(checked)
         usable = [c.extract is not None and c.result.reason is None for c in checked]
-        copied = batch_repeats([ruleset(c.extract.spec) if ok else None for c, ok in zip(checked, usable, strict=True)],
-                               [c.extract.data if ok else {} for c, ok in zip(checked, usable, strict=True)],
-                               [c.result.path.name for c in checked])
+        # Rules that compare a report with the others of the batch: copied sections, shares far above the median.
+        batch_rules = [ruleset(c.extract.spec) if ok else None for c, ok in zip(checked, usable, strict=True)]
+        batch_data = [c.extract.data if ok else {} for c, ok in zip(checked, usable, strict=True)]
+        copied = batch_repeats(batch_rules, batch_data, [c.result.path.name for c in checked])
+        outliers = peer_outliers(batch_rules, batch_data)
         for index, (c, pairing) in enumerate(zip(checked, pairs, strict=True)):
             if not usable[index]:
                 continue
             c.result.previous = {"path": str(pairing.path), "match": pairing.match} if pairing.extract is not None else None
             c.result.previous_note = pairing.note
             hits = [Hit("Y003", ("meta.office",), {"detail": "、".join(p.name for p in twins[index])})] if index in twins else []
-            hits += copied.get(index, [])
+            hits += copied.get(index, []) + outliers.get(index, [])
             try:
                 rules = ruleset(c.extract.spec)
                 if pairing.extract is not None:

@@ -8,7 +8,8 @@ from nianbao.rules.catalogue import Rule, all_rules
 from nianbao.spec import all_specs
 
 _KIND = {"relation": "单元格关系", "cell": "单元格内容", "schema": "取值范围（Pandera 模式）", "reported": "读取或导入时报告",
-         "narrative": "正文中的数字", "mention": "正文应提及的内容", "repeated": "内容雷同"}
+         "narrative": "正文中的数字", "mention": "正文应提及的内容", "repeated": "内容雷同",
+         "peer": "与同一批报告比较"}
 _FAMILY = {"S": "模板结构", "C": "单元格内容", "V": "取值范围", "B": "表内关系", "Y": "跨年度", "F": "格式与年度",
            "I": "导入已发布的报告", "N": "正文与表格", "P": "合理性（提示）"}
 
@@ -37,6 +38,9 @@ def _expression(rule: Rule) -> str:
         compared = [f"text: {', '.join(rule.text)}"] if rule.text else []
         compared += [f"tables: {', '.join(rule.tables)}"] if rule.tables else []
         return "\n".join([f"scope: {rule.scope}", *compared] + ([f"threshold: {rule.threshold}; min_chars: {rule.min_chars}"] if rule.text else []))
+    if rule.kind == "peer":
+        return "\n".join([f"value: {rule.value[0]}", f"per: {rule.per}",
+                          f"factor: {rule.factor:g}; min_count: {rule.min_count}; min_peers: {rule.min_peers}"])
     return "由读取或导入程序报告"
 
 

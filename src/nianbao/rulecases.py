@@ -78,6 +78,13 @@ def run_case_files(case: Case, folder: Path) -> Result:
 
         twin = fill(case.spec, folder / "twin.xlsx", values | (case.data["twin"] or {}))
         return check_many([current, twin], copies="none", jobs=1)[0]
+    if "peers" in case.data:  # other offices' reports checked in one batch: {count: N, values: {...}}
+        from nianbao.batch import check_many
+
+        peers = case.data["peers"]
+        others = [fill(case.spec, folder / f"peer{n}.xlsx", (peers.get("values") or {}) | {"meta.office": f"同批单位{n}"})
+                  for n in range(int(peers["count"]))]
+        return check_many([current, *others], copies="none", jobs=1)[0]
     previous = None
     if "previous" in case.data:
         year = values.get("meta.year", case.spec.year_from)

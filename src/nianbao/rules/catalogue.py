@@ -13,7 +13,9 @@ A rule file is data. Four kinds of rule exist:
 - ``mention``: under a ``when`` condition, a text section must mention one of ``words``;
 - ``repeated``: text sections (``text``) repeated from last year's report or nearly identical to
   another report's in a batch (``scope``), by the share of shingles (``threshold``); or tables
-  (``tables``) identical to last year's in every cell (rules/similarity.py).
+  (``tables``) identical to last year's in every cell (rules/similarity.py);
+- ``peer``: a share (``value`` / ``per``) far above the median of the other reports of a batch
+  (``factor``, ``min_count``, ``min_peers``; rules/peers.py).
 
 Any mistake in a file raises RuleError naming the file and the rule.
 """
@@ -35,10 +37,10 @@ from nianbao.rules.expr import Condition, ExprError, Linear, Ref, linearize, par
 from nianbao.spec import CELL_TYPES, FormSpec
 from nianbao.values import NORMALISED, UNREAD
 
-KINDS = ("relation", "cell", "schema", "reported", "narrative", "mention", "repeated")
+KINDS = ("relation", "cell", "schema", "reported", "narrative", "mention", "repeated", "peer")
 SCOPES = ("previous", "batch")
 SCHEMA_CHECKS = ("integer", "non_negative", "max_decimals", "year_range")
-CASE_FIELDS = {"values", "previous", "expect", "relabel", "note", "report", "edit", "template", "twin"}
+CASE_FIELDS = {"values", "previous", "expect", "relabel", "note", "report", "edit", "template", "twin", "peers"}
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
 _ALLOWED = {
     "relation": {"left", "right", "diff"},
@@ -48,11 +50,12 @@ _ALLOWED = {
     "narrative": {"quote", "found", "expected", "text"},
     "mention": {"left", "text"},
     "repeated": {"text", "share", "quote", "detail"},
+    "peer": {"left", "share", "median", "peers", "times"},
 }
 _FIELDS = {"id", "title", "severity", "kind", "message", "citation", "description", "cases",
            "check", "when", "for_each", "tolerance", "live", "cells", "issue", "types", "required_only",
            "schema", "param", "text", "patterns", "value", "words", "min_chars", "prefill",
-           "scope", "threshold", "tables"}
+           "scope", "threshold", "tables", "per", "factor", "min_count", "min_peers"}
 
 
 class RuleError(ValueError):
@@ -91,6 +94,10 @@ class Rule:
     scope: str = ""  # a repeated rule: against last year's report ("previous") or the other reports of a batch ("batch")
     threshold: float = 0.0  # a repeated rule: the share of shingles from which a section counts as repeated
     tables: tuple[str, ...] = ()  # a repeated rule: tables compared cell by cell with last year's
+    per: str = ""  # a peer rule: what ``value`` is a share of
+    factor: float = 0.0  # a peer rule: how many times the batch median a share must be to stand out
+    min_count: int = 0  # a peer rule: a value below this never stands out
+    min_peers: int = 0  # a peer rule: a batch with fewer reports has no median to speak of
 
 
 @dataclass(frozen=True)
@@ -168,6 +175,12 @@ def _parse_rule(data: dict, path: Path, index: int) -> Rule:
         threshold = data.get("threshold", 0 if data.get("tables") and not data.get("text") else None)
         if not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
             raise _fail(path, rule_id, "threshold 应为 0 到 1 之间的数（重复的比例）")
+    if kind == "peer":
+        if not isinstance(data.get("value"), str) or not isinstance(data.get("per"), str):
+            raise _fail(path, rule_id, "peer 规则需要 value 和 per（两个表达式：value / per 为比例）")
+        for name in ("factor", "min_count", "min_peers"):
+            if not isinstance(data.get(name), (int, float)) or data[name] <= 0:
+                raise _fail(path, rule_id, f"peer 规则需要 {name}（正数）")
     if kind in ("narrative", "mention") or (kind == "repeated" and data.get("text")):
         texts = data.get("text") or []
         if not texts or not all(str(t).startswith("text.") for t in texts):
@@ -215,6 +228,10 @@ def _parse_rule(data: dict, path: Path, index: int) -> Rule:
         scope=str(data.get("scope", "")),
         threshold=float(data.get("threshold", 0)),
         tables=tuple(data.get("tables") or ()),
+        per=str(data.get("per", "")),
+        factor=float(data.get("factor", 0)),
+        min_count=int(data.get("min_count", 0)),
+        min_peers=int(data.get("min_peers", 0)),
     )
 
 
@@ -297,7 +314,8 @@ def compile_rule(rule: Rule, spec: FormSpec) -> list[Instance]:
         labels = {f"{name}.label": label for name, (_, label) in zip(names, combo)} | bindings
         try:
             # A narrative rule's table value and a mention rule's guard are read as conditions too.
-            check = rule.check or (" and ".join(f"{v} == 0" for v in rule.value) if rule.kind == "narrative" else "0 == 0")
+            check = rule.check or {"narrative": " and ".join(f"{v} == 0" for v in rule.value),
+                                   "peer": f"{rule.value[0] if rule.value else 0} == {rule.per or 0}"}.get(rule.kind, "0 == 0")
             condition = parse_condition(_substitute(check, bindings), expand)
             when = tuple(parse_condition(_substitute(w, bindings), expand) for w in rule.when)
         except (ExprError, KeyError) as exc:
@@ -374,7 +392,7 @@ def ruleset(spec: FormSpec) -> RuleSet:
                 raise RuleError(f"{name}：规则 {rule.id}：编号与 {seen[rule.id]} 中的规则重复")
             seen[rule.id] = name
             rules.append(rule)
-    instances = {r.id: tuple(compile_rule(r, spec)) for r in rules if r.kind in ("relation", "narrative", "mention")}
+    instances = {r.id: tuple(compile_rule(r, spec)) for r in rules if r.kind in ("relation", "narrative", "mention", "peer")}
     for rule in rules:
         for key in (*rule.tables, *(rule.text if rule.kind == "repeated" else ())):
             if key not in {t.key for t in spec.tables} and key not in spec.cells:
