@@ -91,7 +91,7 @@ def template(
 
 @app.command("import")
 def import_command(
-    report: Path = typer.Argument(..., help="已发布的报告 / a published report: .txt .html .htm .docx .pdf"),
+    report: Path = typer.Argument(..., help="已发布的报告 / a published report: .txt .md .html .htm .docx .pdf"),
     output: Path = typer.Option(..., "-o", "--output", help="输出的模板文件 / the filled template (.xlsx)"),
 ):
     """导入已发布的报告，填入对应格式的模板 / import a published report into the template of its format.
@@ -316,7 +316,7 @@ def check_command(
     except OSError as exc:  # the disk filled or the folder went away while writing the summary
         _stop(f"无法写出汇总到 {out_dir}：{describe_os_error(exc)}（已写出的文件完整，汇总未写出）")
     if not results and collection is None:
-        _stop("没有找到要检查的文件（.xlsx/.xlsm，或 .txt/.html/.docx/.pdf 报告）")
+        _stop("没有找到要检查的文件（.xlsx/.xlsm，或 .txt/.md/.html/.docx/.pdf 报告）")
     if as_json:
         sys.stdout.write(json.dumps({"version": 1, "files": [r.to_dict() for r in results]}, ensure_ascii=False, indent=1) + "\n")
     else:
