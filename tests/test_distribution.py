@@ -305,3 +305,19 @@ def test_distribute_with_buttons_and_a_bad_roster_from_the_command_line(tmp_path
     assert not (tmp_path / "下发2").exists()
     wrong_year = cli("distribute", roster, "--format", "2019", "--year", "2025", "-o", tmp_path / "下发3")
     assert wrong_year.returncode == 2 and "不适用于 2025 年度" in wrong_year.stderr
+
+
+def test_an_unreadable_return_counts_for_its_office_by_the_distributed_file_name(tmp_path, cli):
+    roster = tmp_path / "名单.csv"
+    roster.write_text("编码,机关名称\n3203,东城区教育局\n3204,东城区公安局\n", encoding="utf-8")
+    returned = tmp_path / "收回"
+    returned.mkdir()
+    (returned / "3203-东城区教育局-2025年度报告.xlsx").write_bytes(b"PK\x03\x04 damaged in the mail")
+    build(SPEC, returned / "不知是谁的.xlsx", values=base_values(SPEC, 2025) | {"meta.office": "某乡人民政府"})
+    run = cli("check", returned, "--roster", roster, "--out", tmp_path / "结果", "--year", "2025")
+    assert run.returncode == 2, run.stdout + run.stderr
+    document = json.loads((tmp_path / "结果" / "summary.json").read_text(encoding="utf-8"))
+    status = {e["office"]: e["status"] for e in document["roster"]}
+    assert status == {"东城区教育局": "failed", "东城区公安局": "missing"}
+    assert [Path(p).name for p in document["unmatched"]] == ["不知是谁的.xlsx"]
+    assert "1 个文件不属于名单中的任何机关" in run.stdout and "未报送 1 个，需要修改 1 个" in run.stdout
