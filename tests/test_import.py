@@ -271,6 +271,17 @@ def test_cells_the_importer_cannot_find_are_unread_not_errors_of_the_report(tmp_
     assert not [f for f in result["findings"] if f["severity"] == "错误"]  # B302 cannot be assessed, nothing is guessed
     shown = cli("check", report, "--copies", "none")
     assert "部分检查 表三：7 个单元格未能读取（原文中未找到“7.属于行政执法案卷”……）" in shown.stdout
+    # The annotated copy marks those cells grey, with why, and says the check was partial.
+    cli("check", report, "--out", tmp_path / "out")
+    from openpyxl import load_workbook
+
+    from nianbao.layout import form_layout
+
+    copy = load_workbook(tmp_path / "out" / "report.txt.xlsx")
+    cell = form_layout(load_spec("2019")).inputs["t3.r3_7.natural"]
+    marked = copy[cell.sheet][cell.address]
+    assert marked.fill.fgColor.rgb == "FFD9D9D9" and "未能读取" in marked.comment.text and "7.属于行政执法案卷" in marked.comment.text
+    assert "只检查了能读取的部分" in copy["检查结果"]["A1"].value
 
 
 def _flattened(spec, values, folder: Path) -> Path:

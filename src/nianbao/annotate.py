@@ -42,6 +42,7 @@ MARKS_SHEET = "_nianbao_marks"  # hidden: the fills we replaced, so the next run
 MARKER = "【nianbao 检查】"
 AUTHOR = "nianbao"
 FILLS = {ERROR: "FFFFC7CE", "提示": "FFFFEB9C"}
+UNREAD_FILL = "FFD9D9D9"  # a cell of an imported report that could not be read: grey, no severity
 _HEADER = ["序号", "严重程度", RULE_HEADER, "位置", "表", "行", "列", PROBLEM_HEADER, "实际值", "期望值", "原文位置", ID_HEADER, TEXT_HEADER]
 _COLUMNS = "ABCDEFGHIJKLM"
 EXPLAIN_COLUMN = _COLUMNS[_HEADER.index(TEXT_HEADER)]
@@ -72,7 +73,7 @@ def _fill_from(text: str) -> PatternFill:
 
 
 def _ours(fill) -> bool:
-    return fill.fill_type == "solid" and fill.fgColor.type == "rgb" and fill.fgColor.rgb in FILLS.values()
+    return fill.fill_type == "solid" and fill.fgColor.type == "rgb" and fill.fgColor.rgb in (*FILLS.values(), UNREAD_FILL)
 
 
 def user_part(text: str) -> str:
@@ -167,23 +168,28 @@ def _writable(ws, address: str):
     return None
 
 
-def _apply(wb: Workbook, findings: list[Finding]) -> None:
+def _mark(cell, text: str, fill: str, marks) -> None:
+    """Our note block (after the user's note) and our fill on ``cell``, its old fill recorded."""
+    user = cell.comment.text if cell.comment is not None else ""
+    comment = Comment(f"{user}\n\n{text}" if user else text, AUTHOR)
+    comment.width, comment.height = note_size(comment.text)
+    cell.comment = comment
+    marks.append([cell.parent.title, cell.coordinate, _fill_json(cell.fill)])
+    cell.fill = PatternFill(fill_type="solid", fgColor=fill, bgColor=fill)
+
+
+def _apply(wb: Workbook, findings: list[Finding], unread: dict[tuple[str, str], str]) -> None:
     marks = wb.create_sheet(MARKS_SHEET)
     marks.append(["sheet", "cell", "original_fill"])
     marks.sheet_state = "hidden"
     for (sheet, address), group in by_place(findings, wb.sheetnames).items():
         cell = _writable(wb[sheet], address)
-        if cell is None:
-            continue
-        address = cell.coordinate
-        text = note_text(group)
-        user = cell.comment.text if cell.comment is not None else ""
-        comment = Comment(f"{user}\n\n{text}" if user else text, AUTHOR)
-        comment.width, comment.height = note_size(comment.text)
-        cell.comment = comment
-        severity = severity_of(group)
-        marks.append([sheet, address, _fill_json(cell.fill)])
-        cell.fill = PatternFill(fill_type="solid", fgColor=FILLS[severity], bgColor=FILLS[severity])
+        if cell is not None:
+            _mark(cell, note_text(group), FILLS[severity_of(group)], marks)
+    for (sheet, address), why in unread.items():
+        cell = _writable(wb[sheet], address) if sheet in wb.sheetnames else None
+        if cell is not None and cell.comment is None:
+            _mark(cell, f"{MARKER}\n未能读取（读取的限度，不是报告的错误）：{why}", UNREAD_FILL, marks)
 
 
 def _results_sheet(wb: Workbook, findings: list[Finding], source: str, stale: list[Explanation], reading: str) -> None:
@@ -233,12 +239,13 @@ def _store(wb: Workbook, explanations: list[Explanation]) -> None:
         ws.sheet_state = "hidden"
 
 
-def annotate(source: str | Path, findings: list[Finding], dest: str | Path, stale: list[Explanation] = (), reading: str = "完整") -> Path:
+def annotate(source: str | Path, findings: list[Finding], dest: str | Path, stale: list[Explanation] = (), reading: str = "完整",
+             unread: dict[tuple[str, str], str] | None = None) -> Path:
     """Write ``source`` with nianbao's annotations for ``findings`` to ``dest`` (atomically).
 
     ``source`` is only read; ``dest`` must be a different file. ``stale`` are explanations whose
     finding no longer occurs: listed, never dropped. ``reading`` says what of an imported report
-    could not be read (Result.reading).
+    could not be read (Result.reading); ``unread`` marks those cells, by (sheet, cell), with why.
     """
     source, dest = Path(source), Path(dest)
     if dest.resolve() == source.resolve():
@@ -249,7 +256,7 @@ def annotate(source: str | Path, findings: list[Finding], dest: str | Path, stal
     except Exception as exc:  # openpyxl refuses what Excel never writes (a NaN number, odd XML) that calamine read
         raise ReadError(f"工作簿含有 Excel 不会写出的内容，无法复制出批注副本（{type(exc).__name__}）；检查结果见汇总") from None
     clear(wb)
-    _apply(wb, findings)
+    _apply(wb, findings, unread or {})
     _results_sheet(wb, findings, source.name, list(stale), reading)
     _store(wb, kept(findings, list(stale)))
     # openpyxl drops every cached formula result; ask Excel/LibreOffice to recalculate on open.

@@ -36,6 +36,7 @@ from nianbao.explanations import explain
 from nianbao.files import Destinations
 from nianbao.findings import Hit
 from nianbao.importers import import_report, importable, write_template
+from nianbao.layout import form_layout
 from nianbao.limits import LIMITS
 from nianbao.read import Values
 from nianbao.roster import NameIndex, office_key
@@ -44,7 +45,7 @@ from nianbao.rules.engine import run_relations
 from nianbao.rules.peers import peer_outliers
 from nianbao.rules.similarity import batch_repeats, repeated_keys, run_repeated
 from nianbao.schema import validate
-from nianbao.spec import FormSpec
+from nianbao.spec import FormSpec, load_spec
 
 SUFFIXES = (".xlsx", ".xlsm")  # workbooks; published reports (importers.SUFFIXES) are imported first
 LEGACY = (".xls",)  # found and listed with the reason they cannot be read, never passed over in silence
@@ -193,14 +194,16 @@ class Failure:
     error: str
 
 
-def _annotate_one(job: tuple[Path, list, list, str, Path]) -> Path | Failure:
-    source, findings, stale, reading, dest = job
+def _annotate_one(job: tuple[Path, Result, Path]) -> Path | Failure:
+    source, result, dest = job
     try:
-        if importable(source):  # the copy of an imported report is its filled template
+        if importable(source):  # the copy of an imported report is its filled template, its unread cells marked
+            inputs = form_layout(load_spec(result.format)).inputs
+            unread = {(inputs[k].sheet, inputs[k].address): why for k, why in result.unread.items() if k in inputs}
             with tempfile.TemporaryDirectory() as tmp:
                 template = write_template(import_report(source), Path(tmp) / f"{source.name}.xlsx")
-                return annotate(template, findings, dest, stale, reading)
-        return annotate(source, findings, dest, stale, reading)
+                return annotate(template, result.findings, dest, result.stale, result.reading, unread)
+        return annotate(source, result.findings, dest, result.stale, result.reading)
     except Exception as exc:
         return Failure(failure_reason(exc), type(exc).__name__)
 
@@ -426,7 +429,7 @@ def check_many(
         # longer needed, or cells that could not be read.
         wanted = [(item, c.result) for item, c in zip(items, checked, strict=True) if c.result.reason is None
                   and (copies == "all" or (copies == "findings" and (c.result.findings or c.result.stale or c.result.unread)))]
-        written = pool.map(_annotate_one, [(i.path, r.findings, r.stale, r.reading, i.dest) for i, r in wanted], [LIMITS.seconds] * len(wanted),
+        written = pool.map(_annotate_one, [(i.path, r, i.dest) for i, r in wanted], [LIMITS.seconds] * len(wanted),
                            progress, "annotate", [1] * len(wanted))
     for (item, result), outcome in zip(wanted, written, strict=True):
         if isinstance(outcome, Failure):  # the findings stand; the file still counts as not fully done
