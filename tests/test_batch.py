@@ -206,7 +206,8 @@ def test_copied_sections_are_found_across_years_and_offices_in_one_batch(tmp_pat
 
 def test_years_pair_by_roster_code_when_the_office_was_renamed(tmp_path):
     """Workbooks distributed to one roster code pair across years even when the office's name changed."""
-    from nianbao.batch import MATCHES, check_many
+    from nianbao.batch import check_many
+    from nianbao.roster import MATCHES
     from nianbao.samples import base_values
     from nianbao.template import build
 

@@ -290,7 +290,7 @@ def _check_all(pool: Pool, paths: list[Path], size: int, progress: Progress | No
 
 @dataclass(frozen=True)
 class Pairing:
-    """How a report found last year's: the file, and by what (a key of MATCHES)."""
+    """How a report found last year's: the file, and by what (a key of roster.MATCHES)."""
 
     extract: Values | None
     path: Path | None = None
@@ -298,8 +298,6 @@ class Pairing:
     note: str | None = None  # why none was found, when one was looked for
 
 
-MATCHES = {"code": "下发标识中的名单编码一致", "exact": "机关名称完全一致", "normalised": "机关名称规范化后一致",
-           "area": "去掉上级行政区划后一致", "given": "--previous 指定"}
 
 
 def _pair(checked: list[Checked], candidates: list[Checked], explain: bool) -> list[Pairing]:

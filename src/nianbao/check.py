@@ -37,7 +37,7 @@ class Result:
     error: str | None = None  # the exception behind ``reason``, for maintainers
     values: Values | None = None
     output: Path | None = None  # the annotated copy, once written
-    previous: dict | None = None  # last year's report in a batch: {"path", "match"} (batch.MATCHES)
+    previous: dict | None = None  # last year's report in a batch: {"path", "match"} (roster.MATCHES)
     previous_note: str | None = None  # why none was found, when one was looked for
     identity: dict[str, str] = field(default_factory=dict)  # the template's hidden record (IDENTITY)
     stale: list[Explanation] = field(default_factory=list)  # explanations whose finding no longer occurs

@@ -210,7 +210,7 @@ def _print_result(result: Result, findings: bool = True) -> None:
         out.print(f"  [magenta]部分检查[/magenta] {escape(table)}：{len(keys)} 个单元格未能读取（{escape(result.unread[keys[0]])}……）"
                   if len(keys) > 1 else f"  [magenta]部分检查[/magenta] {escape(table)}：1 个单元格未能读取（{escape(result.unread[keys[0]])}）")
     if result.previous:
-        from nianbao.batch import MATCHES
+        from nianbao.roster import MATCHES
 
         out.print(f"  上一年度报告：{escape(result.previous['path'])}（{MATCHES[result.previous['match']]}）")
     elif result.previous_note:

@@ -21,7 +21,7 @@ import xlsxwriter
 from nianbao.batch import Checked, Failure, Pool, read_many, worker_count
 from nianbao.check import failure_reason
 from nianbao.files import Destinations, atomic_path, close_workbook
-from nianbao.roster import NameIndex, Office, Roster
+from nianbao.roster import MATCHES, NameIndex, Office, Offices, Roster
 from nianbao.rules.catalogue import prefills, ruleset
 from nianbao.spec import FormSpec
 from nianbao.summary import TEXT_ONLY, printable
@@ -69,29 +69,29 @@ class Distribution:
     list_path: Path | None = None
 
 
-def _last_year(offices: list[Office], earlier: list[Checked], year: int) -> dict[int, tuple[Checked | None, str]]:
-    """Each office's report of ``year`` among ``earlier`` by roster code, then by name; or why none."""
+def _last_year(roster: Roster, earlier: list[Checked], year: int) -> list[tuple[Checked | None, str]]:
+    """Each office's report of ``year`` among ``earlier`` (by roster code, then by name), and how it
+    was found; or None, and why none was."""
     readable = [c for c in earlier if c.extract is not None and c.result.year == year]
     codes: dict[str, list[Checked]] = {}
     for c in readable:
         if code := c.result.identity.get("roster_code"):
             codes.setdefault(code, []).append(c)
     names = NameIndex((c.result.office, c) for c in readable if c.result.office)
-    unreadable = [c for c in earlier if c.extract is None]
-    found: dict[int, tuple[Checked | None, str]] = {}
-    for n, office in enumerate(offices):
-        by_code = codes.get(office.code, []) if office.code else []
-        match, by_name = names.find(office.name)
-        hits, how = (by_code, "编码一致") if by_code else (by_name, {"exact": "机关名称一致", "normalised": "机关名称规范化后一致",
-                                                                  "area": "去掉上级行政区划后一致"}.get(match or "", ""))
+    offices = Offices(roster)
+    unreadable = {id(offices.by_file_name(c.result.path)): c for c in earlier if c.extract is None}
+    found = []
+    for office in roster.offices:
+        match, hits = ("code", codes[office.code]) if codes.get(office.code) else names.find(office.name)
         if len(hits) == 1:
-            found[n] = (hits[0], how)
+            found.append((hits[0], MATCHES[match]))
         elif hits:
-            found[n] = (None, f"有 {len(hits)} 份可能是该机关 {year} 年度的报告，未预填：" + "、".join(h.result.path.name for h in hits))
+            found.append((None, f"有 {len(hits)} 份可能是该机关 {year} 年度的报告，未预填：" + "、".join(h.result.path.name for h in hits)))
+        elif id(office) in unreadable:
+            lost = unreadable[id(office)].result
+            found.append((None, f"{year} 年度报告 {lost.path.name} 无法读取：{lost.reason}"))
         else:
-            lost = [c for c in unreadable if office.name in c.result.path.stem or (office.code and c.result.path.stem.startswith(f"{office.code}-"))]
-            found[n] = (None, f"{year} 年度报告 {lost[0].result.path.name} 无法读取：{lost[0].result.reason}" if lost
-                        else f"上一年度文件夹中没有该机关 {year} 年度的报告")
+            found.append((None, f"上一年度文件夹中没有该机关 {year} 年度的报告"))
     return found
 
 
@@ -134,8 +134,7 @@ def distribute(roster: Roster, spec: FormSpec, year: int, out_dir: Path, *, prev
     distribution = Distribution(uuid.uuid4().hex[:12], spec, year, [Sent(o) for o in roster.offices])
     if previous_dir is not None:
         earlier = read_many([previous_dir], jobs)
-        for n, (previous, how) in _last_year(roster.offices, earlier, year - 1).items():
-            sent = distribution.sent[n]
+        for sent, (previous, how) in zip(distribution.sent, _last_year(roster, earlier, year - 1), strict=True):
             if previous is None:
                 sent.note = how
                 continue

@@ -206,8 +206,9 @@ class Claim:
     problems: list[str] = field(default_factory=list)
 
 
-MATCHES = {"identity": "下发标识", "exact": "机关名称完全一致", "normalised": "机关名称规范化后一致",
-           "area": "去掉上级行政区划后一致", "file name": "文件名", "code": "编码"}
+# How a file was found to be an office's (or last year's report of it), in words.
+MATCHES = {"identity": "下发标识", "code": "下发标识中的名单编码一致", "exact": "机关名称完全一致", "normalised": "机关名称规范化后一致",
+           "area": "去掉上级行政区划后一致", "file name": "下发的文件名", "given": "--previous 指定"}
 
 
 class Offices:

@@ -15,6 +15,7 @@ from nianbao.check import Result
 from nianbao.collect import NEEDS_FIXING, ROSTER_STATUS, Collection
 from nianbao.files import Destinations, atomic_path, close_workbook, inert_text
 from nianbao.findings import ERROR
+from nianbao.roster import MATCHES
 from nianbao.rules.catalogue import all_rules
 
 SUMMARY_XLSX = "汇总.xlsx"
@@ -34,8 +35,6 @@ def _first_findings(result: Result) -> str:
 
 def _previous(result: Result) -> str:
     """Which report was last year's, and how it was found; or why none was."""
-    from nianbao.batch import MATCHES
-
     if result.previous:
         return f"{result.previous['path']}（{MATCHES[result.previous['match']]}）"
     return f"未配对：{result.previous_note}" if result.previous_note else ""
