@@ -316,6 +316,18 @@ def report_digits(good: Path, folder: Path) -> Path:
     return out
 
 
+def run_together(good: Path, folder: Path) -> Path:
+    """Every 表三 row label, 200 times over, each followed by 24 digits run together: the most
+    splits the importer would ever try (each row is split at most once)."""
+    from nianbao.spec import load_spec
+
+    labels = [r.label for r in load_spec("2021").table("t3").rows] * 200
+    out = folder / "run-together.txt"
+    out.write_text("示例县2025年政府信息公开工作年度报告\n三、收到和处理政府信息公开申请情况\n"
+                   + "\n".join(f"{label}{'1' * 24}" for label in labels), encoding="utf-8")
+    return out
+
+
 def encrypted_pdf(good: Path, folder: Path) -> Path:
     """A PDF with the standard security handler and an unknown user password."""
     out = folder / "encrypted.pdf"
@@ -414,5 +426,6 @@ CASES = [
     Case("big5-page", big5_page, office="臺北市萬華區公所"),
     Case("injected-report", injected_report),
     Case("report-5000-digits", report_digits, rule="C013"),
+    Case("run-together-24-digits", run_together, partial=True, bomb=True),  # checked: no split fits, every row unread
     Case("encrypted-pdf", encrypted_pdf, "密码"),
 ]
