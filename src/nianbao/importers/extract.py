@@ -281,6 +281,19 @@ def _block_of(table: Table, row_key: str):
     return next(b for b in table.blocks if any(r.key == row_key for r in b.rows))
 
 
+@cache
+def _against(label: str) -> SequenceMatcher:
+    """A matcher with ``label`` as its second sequence, indexed once: comparing text with a label
+    then costs only the text (SequenceMatcher indexes its second sequence, the costly part)."""
+    return SequenceMatcher(None, "", label, autojunk=False)
+
+
+def _compare(text: str, label: str) -> SequenceMatcher:
+    matcher = _against(label)
+    matcher.set_seq1(text)
+    return matcher
+
+
 def _match(buffer: str, matchers: list[tuple[str, str, int]]) -> tuple[str, int] | None:
     for label, key, k in matchers:
         if buffer.endswith(label):
@@ -294,7 +307,7 @@ def _match(buffer: str, matchers: list[tuple[str, str, int]]) -> tuple[str, int]
     # A wrapped label interleaved with its group's label (PDF text): a long piece found in no other label.
     best, best_len = None, _MIN_PREFIX - 1
     for label, key, k in matchers:
-        match = SequenceMatcher(None, buffer, label, autojunk=False).find_longest_match(0, len(buffer), 0, len(label))
+        match = _compare(buffer, label).find_longest_match(0, len(buffer), 0, len(label))
         piece = label[match.b: match.b + match.size]
         if match.size > best_len and sum(piece in other for other, other_key, _ in matchers if other_key != key) == 0:
             best, best_len = (key, k), match.size
@@ -312,8 +325,17 @@ def _near(printed: str, table: Table) -> tuple[tuple[str, int], str] | None:
     folded = norm(printed)
     if len(folded) < NEAR_LENGTH:
         return None
-    scores = sorted(((SequenceMatcher(None, folded, norm(row.label), autojunk=False).ratio(), row.label, row.key, len(block.columns))
-                     for block in table.blocks for row in block.rows if row.label), reverse=True)
+    scores = []
+    for block in table.blocks:
+        for row in block.rows:
+            if not row.label:
+                continue
+            matcher = _compare(folded, norm(row.label))
+            # A label whose upper bounds are below NEAR - NEAR_MARGIN can be neither the match nor
+            # a rival to it: the full ratio, which makes this costly on long text, is not needed.
+            if matcher.real_quick_ratio() >= NEAR - NEAR_MARGIN and matcher.quick_ratio() >= NEAR - NEAR_MARGIN:
+                scores.append((matcher.ratio(), row.label, row.key, len(block.columns)))
+    scores.sort(reverse=True)
     if not scores or scores[0][0] < NEAR or (len(scores) > 1 and scores[1][0] > scores[0][0] - NEAR_MARGIN):
         return None
     _, label, key, k = scores[0]
