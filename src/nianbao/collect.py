@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from nianbao.check import Result
 from nianbao.importers import importable
 from nianbao.layout import fingerprint
+from nianbao.read import template_version
 from nianbao.roster import Office, Offices, Roster
 from nianbao.spec import SpecError, load_spec
 
@@ -79,14 +79,6 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def _version(text: str | None) -> int | None:
-    try:
-        number = Decimal(str(text))
-        return int(number) if number.is_finite() and number == number.to_integral_value() else None
-    except InvalidOperation:
-        return None
-
-
 def identity_problems(result: Result, office: Office | None, offices: Offices, year: int | None) -> list[str]:
     """What a workbook's hidden record says does not fit the office it counts for, the round's
     year, or the template distributed now."""
@@ -111,7 +103,7 @@ def identity_problems(result: Result, office: Office | None, offices: Offices, y
         spec = load_spec(ident.get("format", ""))
     except SpecError:
         return problems
-    version = _version(ident.get("template_version"))
+    version = template_version(ident.get("template_version"))
     if version is not None and version < spec.template_version:
         problems.append(f"模板版本 {version} 较旧（当前为 {spec.template_version}），请改用本次下发的模板重新填写")
     elif ident.get("fingerprint") != fingerprint(spec):

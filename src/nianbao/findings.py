@@ -72,3 +72,8 @@ def format_number(value: object) -> str:
         text = format(value.normalize(), "f")
         return text
     return str(value)
+
+
+def percent(value: object) -> str:
+    """A share as a message shows it: 0.6 -> "60%"."""
+    return f"{float(value):.0%}"

@@ -240,6 +240,16 @@ def read_workbook(path: str | Path) -> Values:
         book.zip.close()
 
 
+def template_version(text: object) -> int | None:
+    """The template version a hidden record gives ("1", or "1.0" as a spreadsheet stores it), or
+    None when it is no version ("abc"; "nan" and "1e999" are numbers, but no version)."""
+    try:
+        number = Decimal(str(text).strip())
+    except InvalidOperation:
+        return None
+    return int(number) if number.is_finite() and number == number.to_integral_value() and 0 <= number < 10**6 else None
+
+
 def read_source(book: Source, source: str) -> Values:
     """Read the values of a filled template from any source of cells."""
     meta = book.metadata()
@@ -250,11 +260,7 @@ def read_source(book: Source, source: str) -> Values:
     except SpecError:
         raise ReadError(f"模板格式 “{meta['format']}” 未知，请更新 nianbao") from None
     text = str(meta.get("template_version", "0") or "0").strip()
-    try:
-        number = Decimal(text)
-        version = int(number) if number.is_finite() and number == number.to_integral_value() and 0 <= number < 10**6 else None
-    except InvalidOperation:  # "abc"; "nan" and "1e999" are numbers, but no version
-        version = None
+    version = template_version(text)
     if version is None:
         raise ReadError(f"模板版本“{text[:40]}”无效：隐藏的 {META_SHEET} 工作表被修改，请用 nianbao template 重新生成模板")
     if version > spec.template_version:

@@ -6,13 +6,9 @@ from __future__ import annotations
 import statistics
 from decimal import Decimal
 
-from nianbao.findings import Hit
+from nianbao.findings import Hit, percent
 from nianbao.rules.catalogue import RuleSet
 from nianbao.rules.expr import Unknown, evaluate_linear
-
-
-def _percent(value: Decimal) -> str:
-    return f"{float(value):.0%}"
 
 
 def peer_outliers(rules_of: list[RuleSet | None], data: list[dict]) -> dict[int, list[Hit]]:
@@ -41,6 +37,6 @@ def peer_outliers(rules_of: list[RuleSet | None], data: list[dict]) -> dict[int,
             if value >= rule.min_count and share > Decimal(str(rule.factor)) * median:
                 (instance,) = rules_of[i].instances[rule_id]
                 times = f"{float(share / median):.1f}" if median else "远高于"
-                found.setdefault(i, []).append(Hit(rule_id, instance.show, {"left": value, "share": _percent(share), "median": _percent(median),
+                found.setdefault(i, []).append(Hit(rule_id, instance.show, {"left": value, "share": percent(share), "median": percent(median),
                                                                              "peers": len(shares), "times": times}))
     return found

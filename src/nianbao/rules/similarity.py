@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from nianbao.findings import Hit
+from nianbao.findings import Hit, percent
 from nianbao.read import Values
 from nianbao.rules.catalogue import Rule, RuleSet
 
@@ -95,9 +95,6 @@ def _long_enough(rule: Rule, text: object) -> bool:
     return isinstance(text, str) and len(normalise(text)) >= rule.min_chars
 
 
-def _percent(value: float) -> str:
-    return f"{value:.0%}"
-
 
 def run_repeated(rules: RuleSet, values: Values, previous: Values | None) -> list[Hit]:
     """The ``repeated`` rules against last year's report: sections repeated from it, and tables
@@ -114,7 +111,7 @@ def run_repeated(rules: RuleSet, values: Values, previous: Values | None) -> lis
                 continue
             repeated = share(now, before)
             if repeated >= rule.threshold:
-                hits.append(Hit(rule.id, (key,), {"text": rules.spec.cells[key].label, "share": _percent(repeated),
+                hits.append(Hit(rule.id, (key,), {"text": rules.spec.cells[key].label, "share": percent(repeated),
                                                    "quote": longest_passage(now, before)}))
         for table in rule.tables:
             keys = [k for k in rules.spec.cells if k.startswith(f"{table}.")]
@@ -144,7 +141,7 @@ def batch_repeats(rules_of: list[RuleSet | None], data: list[dict], names: list[
             for a, b, score in near_pairs(texts, rule.threshold):
                 for me, other in ((a, b), (b, a)):
                     label = rules_of[me].spec.cells[key].label
-                    found.setdefault(me, []).append(Hit(rule.id, (key,), {"text": label, "share": _percent(score), "detail": names[other],
+                    found.setdefault(me, []).append(Hit(rule.id, (key,), {"text": label, "share": percent(score), "detail": names[other],
                                                                            "quote": longest_passage(texts[me], texts[other])},
                                                         anchor=names[other]))
     return found
