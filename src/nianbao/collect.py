@@ -33,7 +33,6 @@ class Returned:
 
     office: Office
     results: list[Result] = field(default_factory=list)
-    match: str = ""  # how the newest file was matched (roster.MATCHES)
 
     @property
     def newest(self) -> Result | None:
@@ -79,16 +78,15 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def identity_problems(result: Result, office: Office | None, offices: Offices, year: int | None) -> list[str]:
-    """What a workbook's hidden record says does not fit the office it counts for, the round's
-    year, or the template distributed now."""
+def identity_problems(result: Result, office: Office | None, meant: Office | None, year: int | None) -> list[str]:
+    """What a workbook's hidden record says does not fit the office it counts for (``meant``: the
+    office the record names), the round's year, or the template distributed now."""
     ident = result.identity
     if importable(result.path) or not ident:
         return []  # a published report has no record; an unreadable file says nothing
     problems = []
     made_for = None  # the year the workbook was distributed for, when that is not the round's
     if "roster_office" in ident or "roster_code" in ident:
-        meant = offices.by_identity(ident.get("roster_code"), ident.get("roster_office"))
         if office is not None and meant is not None and meant is not office:
             problems.append(f"模板是下发给“{meant.name}”的，报告填写的机关为“{result.office}”（可能是转发的模板）")
         given_year = ident.get("roster_year")
@@ -125,25 +123,18 @@ def collect(roster: Roster, results: list[Result], year: int | None = None) -> C
     offices = Offices(roster)
     year = year or _round_year(results)
     returned = {id(o): Returned(o) for o in roster.offices}
-    matches: dict[int, str] = {}
     unmatched, problems = [], []
     for result in results:
-        match, office, _ = offices.by_name(result.office)
         ident = result.identity
         meant = offices.by_identity(ident.get("roster_code"), ident.get("roster_office"))
-        if office is None and meant is not None:
-            office, match = meant, "identity"
-        elif office is not None and office is meant:
-            match = "identity"
+        office = offices.by_name(result.office)[1] or meant
         if office is None and result.office is None:
-            office, match = offices.by_file_name(result.path), "file name"
-        problems += [(result, p) for p in identity_problems(result, office, offices, year)]
+            office = offices.by_file_name(result.path)
+        problems += [(result, p) for p in identity_problems(result, office, meant, year)]
         if office is None:
             unmatched.append(result)
             continue
         returned[id(office)].results.append(result)
-        matches[id(result)] = match
     for entry in returned.values():
         entry.results.sort(key=lambda r: (_mtime(r.path), str(r.path)), reverse=True)
-        entry.match = matches.get(id(entry.newest), "") if entry.newest else ""
     return Collection(roster, year, list(returned.values()), unmatched, problems)

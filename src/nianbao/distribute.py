@@ -24,7 +24,7 @@ from nianbao.files import Destinations, atomic_path, close_workbook
 from nianbao.roster import MATCHES, NameIndex, Office, Offices, Roster
 from nianbao.rules.catalogue import prefills, ruleset
 from nianbao.spec import FormSpec
-from nianbao.summary import TEXT_ONLY, printable
+from nianbao.summary import TEXT_ONLY, printable, sheet_formats
 
 LIST_XLSX = "下发清单.xlsx"
 LOCKED = frozenset({"meta.office", "meta.year"})  # filled by the 政务公开办, not by the office
@@ -167,9 +167,8 @@ def write_list(distribution: Distribution, path: Path) -> Path:
     prefilled = sum(bool(s.prefilled) for s in distribution.sent)
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(tmp, TEXT_ONLY)
-        bold = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True, "valign": "top"})
-        wrap = wb.add_format({"text_wrap": True, "valign": "top"})
-        title = wb.add_format({"bold": True, "font_size": 13})
+        formats = sheet_formats(wb)
+        bold, wrap, title = formats["bold"], formats["wrap"], formats["title"]
         ws = wb.add_worksheet("下发清单")
         ws.write(0, 0, f"{distribution.year} 年度报告模板下发清单：{len(distribution.sent)} 个机关，"
                        f"其中 {prefilled} 个按上一年度报告预填了“上年结转”", title)

@@ -68,6 +68,15 @@ def printable(ws, header_row: int) -> None:
     ws.repeat_rows(header_row)
 
 
+def sheet_formats(wb) -> dict:
+    """The formats of nianbao's listing workbooks (汇总.xlsx, 下发清单.xlsx): header, wrapped text,
+    title, and a fill per status."""
+    return {"bold": wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True, "valign": "top"}),
+            "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
+            "title": wb.add_format({"bold": True, "font_size": 13}),
+            "fills": {s: wb.add_format({"bg_color": c, "valign": "top"}) for s, c in FILLS.items()}}
+
+
 def _roster_sheet(wb, formats: dict, collection: Collection, out_dir: Path) -> None:
     """报送情况: one row per roster office, then the files no office claims, the offices that
     returned several files, and the workbooks whose identity does not fit."""
@@ -141,11 +150,8 @@ def write_xlsx(results: list[Result], path: Path, collection: Collection | None 
     by_rule = _by_rule(results)
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(tmp, TEXT_ONLY)
-        bold = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True, "valign": "top"})
-        wrap = wb.add_format({"text_wrap": True, "valign": "top"})
-        title = wb.add_format({"bold": True, "font_size": 13})
-        fills = {s: wb.add_format({"bg_color": c, "valign": "top"}) for s, c in FILLS.items()}
-        formats = {"bold": bold, "wrap": wrap, "title": title, "fills": fills}
+        formats = sheet_formats(wb)
+        bold, wrap, title, fills = formats["bold"], formats["wrap"], formats["title"], formats["fills"]
         if collection is not None:
             _roster_sheet(wb, formats, collection, out_dir)
 
