@@ -9,7 +9,6 @@ restores them. Errors are shown in a Chinese message box, not as a Python traceb
 
 from __future__ import annotations
 
-from nianbao import explanations
 from nianbao.annotate import EXPLAIN_COLUMN, EXPLAIN_FILL, FILLS, MARKER, MARKS_SHEET, by_place, note_text, results_rows, severity_of, user_part
 from nianbao.check import check_values
 from nianbao.explanations import RESULTS_SHEET, STORE_SHEET, Explanation, explain, kept, store_rows
@@ -130,7 +129,7 @@ def _run(book, annotate: bool) -> list[Finding]:
             findings = check_values(values)
             stale = explain(findings, values.explanations)
         else:
-            stale = list(explanations.read(*(live.grid(s) if s in sheets else None for s in (RESULTS_SHEET, STORE_SHEET))).values())
+            stale = list(live.explanations().values())
         _clear(book, sheets)
         if annotate:
             _annotate(book, sheets, findings, stale)

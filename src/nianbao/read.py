@@ -167,6 +167,11 @@ class Source:
     def cell(self, sheet: str, row: int, col: int) -> object:
         return _at(self.grid(sheet), row, col)
 
+    def explanations(self) -> dict[str, Explanation]:
+        """The clerk's 说明 the workbook holds (its 检查结果 sheet and nianbao's hidden copy)."""
+        return explanations.read(*(self.grid(s) if s in self.sheet_parts else None
+                                   for s in (explanations.RESULTS_SHEET, explanations.STORE_SHEET)))
+
     def metadata(self) -> dict[str, str]:
         if META_SHEET not in self.sheet_parts:
             return {}
@@ -267,8 +272,7 @@ def read_source(book: Source, source: str) -> Values:
         raise ReadError(f"模板版本 {version} 比本程序支持的版本 {spec.template_version} 新，请更新 nianbao")
     values = _read_cells(book, spec, source)
     values.meta = meta
-    values.explanations = explanations.read(*(book.grid(s) if s in book.sheet_parts else None
-                                              for s in (explanations.RESULTS_SHEET, explanations.STORE_SHEET)))
+    values.explanations = book.explanations()
     return values
 
 
