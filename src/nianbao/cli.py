@@ -51,6 +51,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+ROUND_RESULTS = "检查结果"  # where check --round writes the summary in a round folder, unless --out says
 FormatOption = typer.Option(..., "--format", "-f", help="报告格式 / format: 2019 (〔2019〕60号) 或 2021 (〔2021〕30号)")
 
 
@@ -277,6 +278,7 @@ def check_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="只输出结论 / only the verdict"),
     roster_path: Path = typer.Option(None, "--roster", help="机关名单（.xlsx/.csv）：汇总中列出每个机关的报送情况（需要 --out）/ the roster"),
     year: int = typer.Option(None, "--year", help="本次收集的报告年度（默认取下发标识中最多的年度）/ the year collected"),
+    round_dir: str = typer.Option(None, "--round", help="轮次文件夹或数据库 URL：本次收回的文件加入轮次，按每个机关最新的一份汇总 / add to a round"),
 ):
     """检查工作簿，写出批注副本（原文件不变）；指定 --out 时另写 汇总.xlsx、summary.csv、summary.json。
 
@@ -292,6 +294,8 @@ def check_command(
 
     if previous_dir is not None and not previous_dir.is_dir():
         _stop(f"--previous-dir {previous_dir} 不存在或不是文件夹")
+    if round_dir is not None:
+        return _check_round(inputs, round_dir, out_dir, previous_dir, year, jobs, quiet, fail_on)
     if roster_path is not None and out_dir is None:
         _stop("--roster 需要同时给出 --out（报送情况写在 --out 文件夹的 汇总.xlsx 中）")
     roster = _roster(roster_path) if roster_path is not None else None
@@ -320,23 +324,74 @@ def check_command(
     if as_json:
         sys.stdout.write(json.dumps({"version": 1, "files": [r.to_dict() for r in results]}, ensure_ascii=False, indent=1) + "\n")
     else:
-        for result in results:
-            if not quiet:
-                _print_result(result)
-            elif result.status in ("failed", "errors") or not result.complete:  # quiet still names the files to act on
-                _print_result(result, findings=False)
-        counts = {s: sum(r.status == s for r in results) for s in ("errors", "warnings", "explained", "clean", "failed")}
-        explained = f"（另有提示均已说明 {counts['explained']}）" if counts["explained"] else ""
-        partial = sum(not r.complete for r in results)
-        explained += f"；部分检查（有单元格未能读取）{partial}" if partial else ""
-        out.print(f"共 {len(results)} 个文件：有错误 {counts['errors']}，有提示 {counts['warnings']}，"
-                  f"通过 {counts['clean']}，无法检查 {counts['failed']}{explained}" + (f"；汇总：{summary[0]}" if summary else ""))
-        if collection is not None:
-            _print_collection(collection)
+        _print_results(results, quiet, summary, collection)
+    _exit_code(results, fail_on)
+
+
+def _print_results(results: list[Result], quiet: bool, summary: list[Path], collection) -> None:
+    for result in results:
+        if not quiet:
+            _print_result(result)
+        elif result.status in ("failed", "errors") or not result.complete:  # quiet still names the files to act on
+            _print_result(result, findings=False)
+    counts = {s: sum(r.status == s for r in results) for s in ("errors", "warnings", "explained", "clean", "failed")}
+    explained = f"（另有提示均已说明 {counts['explained']}）" if counts["explained"] else ""
+    partial = sum(not r.complete for r in results)
+    explained += f"；部分检查（有单元格未能读取）{partial}" if partial else ""
+    out.print(f"共 {len(results)} 个文件：有错误 {counts['errors']}，有提示 {counts['warnings']}，"
+              f"通过 {counts['clean']}，无法检查 {counts['failed']}{explained}" + (f"；汇总：{summary[0]}" if summary else ""))
+    if collection is not None:
+        _print_collection(collection)
+
+
+def _exit_code(results: list[Result], fail_on: FailOn) -> None:
     if any(r.status == "failed" or not r.complete for r in results):
         raise typer.Exit(2)
     if any(r.errors for r in results) or (fail_on in (FailOn.warning, FailOn.提示) and any(r.warnings for r in results)):
         raise typer.Exit(1)
+
+
+def _open_round(location: str, create: bool = False):
+    from nianbao.round import Round, RoundError
+
+    try:
+        return Round.open(location, create=create)
+    except RoundError as exc:
+        _stop(str(exc))
+
+
+def _check_round(inputs: list[str], location: str, out_dir: Path | None, previous_dir: Path | None, year: int | None, jobs: int | None,
+                 quiet: bool, fail_on: FailOn) -> None:
+    """check --round: add the files to the round, check each office's latest submission, export the summary."""
+    from nianbao.batch import PreviousDirError
+    from nianbao.files import Destinations, OutputError, folder_lock
+    from nianbao.round.checking import add_collection, check_round
+    from nianbao.round.export import export
+    from nianbao.round.view import round_view
+
+    store = _open_round(location)
+    if out_dir is None and store.folder is None:
+        _stop("轮次在数据库中时需要 --out（汇总写在该文件夹）")
+    out_dir = out_dir or store.folder / ROUND_RESULTS
+    try:
+        with folder_lock(out_dir):
+            intake = add_collection(store, inputs, year=year, jobs=jobs)
+            check_round(store, previous_dir=previous_dir, jobs=jobs)
+            view = round_view(store)
+            summary = export(store, out_dir, Destinations(), view)
+    except KeyboardInterrupt:
+        err.print("已中断：已加入轮次的文件都是完整的，汇总未写出")
+        raise typer.Exit(130) from None
+    except (OutputError, PreviousDirError) as exc:
+        _stop(str(exc))
+    except OSError as exc:
+        _stop(f"无法写出汇总到 {out_dir}：{describe_os_error(exc)}")
+    for path in intake.too_big:
+        err.print(f"[yellow]未加入轮次[/yellow] {escape(str(path))}：文件过大")
+    results = view.results()
+    out.print(f"本次收回 {intake.files} 个文件，新加入轮次 {intake.added} 份（已在轮次中的不重复加入）；按每个机关最新的一份汇总")
+    _print_results(results, quiet, summary, view.collection())
+    _exit_code(results, fail_on)
 
 
 def _roster(path: Path):
@@ -374,14 +429,20 @@ def distribute(
     previous_dir: Path = typer.Option(None, "--previous-dir", help="去年收回的报告：预填“上年结转” / last year's collection"),
     macro: bool = typer.Option(False, "--macro", help="下发带「检查」按钮的 .xlsm / with the check button"),
     jobs: int = typer.Option(None, "--jobs", "-j", help="并行进程数 / worker processes"),
+    round_dir: str = typer.Option(None, "--round", help="轮次文件夹或数据库 URL（有 --url 时默认为输出文件夹）：创建轮次或加入已有轮次 / the round"),
+    url: str = typer.Option(None, "--url", help="nianbao serve 的地址，如 http://10.0.0.5:8000：每个机关一个上传链接 / the server's base URL"),
+    deadline: str = typer.Option(None, "--deadline", help="报送截止日期，如 2026-01-31 / the deadline"),
+    grace: str = typer.Option(None, "--grace", help="宽限截止日期 / the grace deadline"),
 ):
     """按名单下发模板：每个机关一个工作簿，机关名称和年度已填好并锁定，另写 下发清单.xlsx。
 
     Write one template per roster office (office and year filled and locked) and a list of them.
     有 --previous-dir 时，按上一年度报告预填“上年结转”（见 docs/distribution.md）。
+    有 --url 时创建轮次（或加入 --round 指定的轮次），每个机关一个上传链接，写在下发清单和工作簿的「说明」中。
     """
     from nianbao.distribute import distribute as send
     from nianbao.files import Destinations, OutputError, folder_lock
+    from nianbao.round.distribution import issue_links, record_distribution
 
     spec = _spec(format_id)
     if not (spec.year_from <= year <= (spec.year_to or year)):
@@ -389,10 +450,18 @@ def distribute(
               + f"，不适用于 {year} 年度")
     if previous_dir is not None and not previous_dir.is_dir():
         _stop(f"--previous-dir {previous_dir} 不存在或不是文件夹")
+    _check_round_options(url, deadline, grace)
     roster = _roster(roster_path)
+    location = round_dir or (str(out_dir) if url else None)
+    store = _open_round(location, create=True) if location else None
     try:
         with folder_lock(out_dir):
-            done = send(roster, spec, year, out_dir, previous_dir=previous_dir, macro=macro, jobs=jobs, destinations=Destinations([roster_path]))
+            records, links = issue_links(store, roster, url) if store else ([], {})
+            done = send(roster, spec, year, out_dir, previous_dir=previous_dir, macro=macro, jobs=jobs, destinations=Destinations([roster_path]),
+                        links=links)
+            if store:
+                record_distribution(store, records, done, deadline=deadline, grace=grace, url=url, roster=roster_path.resolve(),
+                                    previous_dir=previous_dir.resolve() if previous_dir else None)
     except KeyboardInterrupt:
         err.print("已中断：已写出的工作簿都是完整的，下发清单未写出")
         raise typer.Exit(130) from None
@@ -408,8 +477,66 @@ def distribute(
     if previous_dir is not None:
         out.print(f"按上一年度报告预填“上年结转”：{prefilled} 个；未预填 {len(done.sent) - prefilled} 个（原因见下发清单）")
     out.print(f"下发清单：{done.list_path}")
+    if store:
+        out.print(f"轮次：{escape(location)}" + (f"；每个机关的上传链接见下发清单，启动：nianbao serve {escape(location)}" if url else ""))
     if failed:
         raise typer.Exit(2)
+
+
+def _check_round_options(url: str | None, deadline: str | None, grace: str | None) -> None:
+    import datetime as dt
+    import re
+
+    if url is not None and not re.match(r"^https?://[^/\s]+", url):
+        _stop(f"--url 应为 http:// 或 https:// 开头的地址，如 http://10.0.0.5:8000（{url}）")
+    for option, value in (("--deadline", deadline), ("--grace", grace)):
+        try:
+            if value is not None:
+                dt.date.fromisoformat(value)
+        except ValueError:
+            _stop(f"{option} 应为日期，如 2026-01-31（{value}）")
+    if grace and not deadline or (grace and deadline and grace < deadline):
+        _stop("--grace 需要同时给出 --deadline，且不早于截止日期")
+
+
+@app.command()
+def serve(
+    location: str = typer.Argument(..., help="轮次文件夹或数据库 URL / the round"),
+    host: str = typer.Option("127.0.0.1", "--host", help="监听地址（默认只在本机；局域网内使用时给出本机的内网地址或 0.0.0.0）/ address"),
+    port: int = typer.Option(8000, "--port", help="端口 / port"),
+):
+    """启动网上报送：各机关用自己的链接上传并立即看到检查结果；政务公开办登录后查看报送情况、退回或通过。
+
+    Serve the round: offices upload through their links; the supervisor follows the round in a browser.
+    政务公开办的密码第一次启动时取自环境变量 NIANBAO_ADMIN_PASSWORD（或用 nianbao password 设置）。
+    """
+    from nianbao.serve.app import run
+
+    store = _open_round(location)
+    if not store.setting("admin_password"):
+        given = os.environ.get("NIANBAO_ADMIN_PASSWORD", "")
+        if len(given) < 8:
+            _stop("还没有设置政务公开办的密码：请先设置环境变量 NIANBAO_ADMIN_PASSWORD（至少 8 个字符），或运行 nianbao password " + location)
+        _set_password(store, given)
+    out.print(f"网上报送已启动：政务公开办登录 http://{host}:{port}/admin（用户 admin）；按 Ctrl-C 停止")
+    run(store, host, port)
+
+
+def _set_password(store, password: str) -> None:
+    from nianbao.round.store import hash_password
+
+    store.configure(admin_password=hash_password(password))
+
+
+@app.command()
+def password(location: str = typer.Argument(..., help="轮次文件夹或数据库 URL / the round")):
+    """设置政务公开办登录 nianbao serve 的密码 / set the supervisor's password (prompted, or NIANBAO_ADMIN_PASSWORD)."""
+    store = _open_round(location)
+    given = os.environ.get("NIANBAO_ADMIN_PASSWORD") or typer.prompt("新密码", hide_input=True, confirmation_prompt=True)
+    if len(given) < 8:
+        _stop("密码至少 8 个字符")
+    _set_password(store, given)
+    out.print("已设置政务公开办的密码")
 
 
 @rules_app.command("list")

@@ -128,8 +128,10 @@ def build_one(job: tuple) -> Path | Failure:
 
 
 def distribute(roster: Roster, spec: FormSpec, year: int, out_dir: Path, *, previous_dir: Path | None = None,
-               macro: bool = False, jobs: int | None = None, destinations: Destinations | None = None) -> Distribution:
-    """Write one workbook per roster office into ``out_dir`` and the 下发清单.xlsx listing them."""
+               macro: bool = False, jobs: int | None = None, destinations: Destinations | None = None,
+               links: dict[str, str] | None = None) -> Distribution:
+    """Write one workbook per roster office into ``out_dir`` and the 下发清单.xlsx listing them; ``links``
+    (office name -> its upload link in a round) go on each workbook's 说明 sheet and in the list."""
     destinations = destinations or Destinations()
     distribution = Distribution(uuid.uuid4().hex[:12], spec, year, [Sent(o) for o in roster.offices])
     if previous_dir is not None:
@@ -148,6 +150,8 @@ def distribute(roster: Roster, spec: FormSpec, year: int, out_dir: Path, *, prev
         sent.path = destinations.choose(out_dir / file_name(sent.office, year, macro))
         identity = {"roster_code": sent.office.code, "roster_office": sent.office.name, "roster_year": str(year),
                     "distribution": distribution.id, "distributed": today}
+        if links and sent.office.name in links:
+            identity["upload_link"] = links[sent.office.name]
         notes = {k: sent.cell_note for k in sent.prefilled}
         jobs_.append((spec, sent.path, {"meta.office": sent.office.name, "meta.year": year, **sent.prefilled}, notes, identity, macro))
     with Pool(worker_count(jobs)) as pool:
@@ -156,13 +160,14 @@ def distribute(roster: Roster, spec: FormSpec, year: int, out_dir: Path, *, prev
         if isinstance(outcome, Failure):
             sent.reason, sent.path = outcome.reason, None
     destinations.record(s.path for s in distribution.sent if s.path is not None)
-    distribution.list_path = write_list(distribution, destinations.choose(out_dir / LIST_XLSX))
+    distribution.list_path = write_list(distribution, destinations.choose(out_dir / LIST_XLSX), links or {})
     destinations.record([distribution.list_path])
     return distribution
 
 
-def write_list(distribution: Distribution, path: Path) -> Path:
-    """下发清单.xlsx: one row per office: its file, and what was prefilled from where, or why not."""
+def write_list(distribution: Distribution, path: Path, links: dict[str, str]) -> Path:
+    """下发清单.xlsx: one row per office: its file, and what was prefilled from where, or why not; and
+    its upload link when the round has them."""
     spec = distribution.spec
     prefilled = sum(bool(s.prefilled) for s in distribution.sent)
     with atomic_path(path) as tmp:
@@ -175,13 +180,16 @@ def write_list(distribution: Distribution, path: Path) -> Path:
         ws.write(1, 0, f"格式：{spec.title}（{spec.notice}）；模板版本 {spec.template_version}；下发编号 {distribution.id}；"
                        f"{dt.date.today().isoformat()}")
         header = ["序号", "编码", "机关名称", "文件", "上年结转预填", "预填来源或未预填原因", "预填的单元格", "联系人", "联系电话"]
+        header += ["上传链接"] if links else []
         ws.write_row(3, 0, header, bold)
         for i, sent in enumerate(distribution.sent, 1):
             cells = "；".join(f"{spec.cells[k].column_label}={v}" for k, v in sent.prefilled.items())
             status = "无法写出：" + sent.reason if sent.reason else ("是" if sent.prefilled else "否")
             ws.write_row(3 + i, 0, [i, sent.office.code, sent.office.name, sent.path.name if sent.path else "", status, sent.note, cells,
                                     sent.office.contact, sent.office.phone], wrap)
-        for col, width in enumerate((6, 10, 30, 44, 12, 50, 40, 10, 14)):
+            if sent.office.name in links:
+                ws.write_url(3 + i, 9, links[sent.office.name], string=links[sent.office.name])
+        for col, width in enumerate((6, 10, 30, 44, 12, 50, 40, 10, 14, 60)):
             ws.set_column(col, col, width)
         ws.freeze_panes(4, 0)
         ws.autofilter(3, 0, 3 + len(distribution.sent), len(header) - 1)

@@ -78,6 +78,7 @@ HEADERS = {  # column -> header texts accepted (after normalisation, a bracketed
     "code": ("编码", "机关编码", "单位编码", "代码", "机关代码", "单位代码"),
     "contact": ("联系人",),
     "phone": ("联系电话", "电话", "手机", "手机号码"),
+    "kind": ("类型", "机关类型", "单位类型"),
 }
 HEADER_ROWS = 10  # the header is looked for in this many rows at the top
 
@@ -91,6 +92,7 @@ class Office:
     contact: str = ""
     phone: str = ""
     row: int = 0  # its row in the roster file, for messages
+    kind: str = ""  # 类型 (e.g. 乡镇, 部门), when the roster has that column
 
 
 @dataclass
@@ -176,7 +178,7 @@ def read_roster(path: str | Path) -> Roster:
         if not cells["name"]:
             problems.append(f"第 {n} 行没有机关名称")
             continue
-        offices.append(Office(cells["name"], cells.get("code", ""), cells.get("contact", ""), cells.get("phone", ""), n))
+        offices.append(Office(cells["name"], cells.get("code", ""), cells.get("contact", ""), cells.get("phone", ""), n, cells.get("kind", "")))
     for what, key in (("机关名称", lambda o: office_key(o.name)), ("编码", lambda o: o.code)):
         first: dict[str, Office] = {}
         for office in offices:

@@ -179,6 +179,8 @@ def _instructions(wb: xlsxwriter.Workbook, fmt: _Formats, spec: FormSpec, rules:
         code = f"（编码 {identity['roster_code']}）" if identity.get("roster_code") else ""
         lines.append(("caption", f"本模板下发给：{identity['roster_office']}{code}，{identity.get('roster_year', '')} 年度报告。"
                                  "请勿转给其他单位使用；机关名称和年度已填好，不能修改。"))
+    if identity.get("upload_link"):  # the office's own link in a round served by nianbao serve
+        lines.append(("caption", f"网上报送：填好后在本单位专用链接上传本工作簿（请勿转发）：{identity['upload_link']}"))
     lines += [
         ("plain", ""),
         ("caption", "怎样填写"),

@@ -1,0 +1,62 @@
+"""The round's exports, written from the store: 汇总.xlsx, summary.csv and summary.json (the same
+writer and shape as ``check --roster``), the annotated copies they link to, and 催报.xlsx (the
+offices still to report or to fix, with their contacts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import xlsxwriter
+
+from nianbao.collect import ROSTER_STATUS
+from nianbao.files import Destinations, atomic_path, close_workbook
+from nianbao.round.store import Round
+from nianbao.round.view import REVIEW, RoundView, round_view
+from nianbao.summary import TEXT_ONLY, printable, sheet_formats, write_summary
+
+REMINDERS_XLSX = "催报.xlsx"
+
+
+def export(store: Round, out_dir: Path, destinations: Destinations | None = None, view: RoundView | None = None) -> list[Path]:
+    """Write the summary of the round as it stands into ``out_dir``, with each latest annotated copy."""
+    destinations = destinations or Destinations()
+    view = view or round_view(store)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for office in view.offices:
+        if office.result is not None and office.latest.copy is not None:
+            path = destinations.choose(out_dir / office.latest.name)
+            with atomic_path(path) as tmp:
+                Path(tmp).write_bytes(store.blob(office.latest.copy))
+            destinations.record([path])
+            office.result.output = path
+    written = write_summary(view.results(), out_dir, destinations, view.collection())
+    written.append(write_reminders(view, destinations.choose(out_dir / REMINDERS_XLSX)))
+    destinations.record(written)
+    store.log("exported", folder=str(out_dir))
+    return written
+
+
+def write_reminders(view: RoundView, path: Path) -> Path:
+    """催报.xlsx: the offices that have not reported, or must fix what they sent, with their contacts."""
+    due = [v for v in view.offices if v.status == "missing" or v.needs_fixing]
+    with atomic_path(path) as tmp:
+        wb = xlsxwriter.Workbook(tmp, TEXT_ONLY)
+        formats = sheet_formats(wb)
+        ws = wb.add_worksheet("催报")
+        ws.write(0, 0, f"{view.year or ''} 年度报告催报名单：未报送 {sum(v.status == 'missing' for v in due)} 个，"
+                       f"需要修改 {sum(v.status != 'missing' for v in due)} 个", formats["title"])
+        header = ["序号", "编码", "机关名称", "状态", "审核", "逾期", "最近报送", "联系人", "联系电话"]
+        ws.write_row(2, 0, header, formats["bold"])
+        for n, v in enumerate(due, 1):
+            office = v.record.office
+            status = ROSTER_STATUS[v.status]
+            ws.write_row(2 + n, 0, [n, office.code, office.name], formats["wrap"])
+            ws.write(2 + n, 3, status, formats["fills"][status])
+            ws.write_row(2 + n, 4, [REVIEW.get((v.review or {}).get("kind"), ""), v.late, v.latest.received_at if v.latest else "",
+                                    office.contact, office.phone], formats["wrap"])
+        for col, width in enumerate((6, 10, 30, 12, 10, 10, 22, 12, 16)):
+            ws.set_column(col, col, width)
+        ws.autofilter(2, 0, 2 + len(due), len(header) - 1)
+        printable(ws, 2)
+        close_workbook(wb)
+    return path
