@@ -370,7 +370,8 @@ class Round:
                 found.setdefault(office_id, set()).add((finding, text))
         return found
 
-    def decide_explanation(self, explanation_id: int, accepted: bool, comment: str = "") -> None:
+    def decide_explanation(self, explanation_id: int, accepted: bool, comment: str = "") -> int:
+        """Accept or reject an explanation; returns its office's id."""
         with self.engine.begin() as conn:
             row = conn.execute(select(t.explanations).where(t.explanations.c.id == explanation_id)).first()
             if row is None:
@@ -380,6 +381,7 @@ class Round:
                          .values(decision=decision, comment=comment.strip()[:2000], decided_at=now()))
             self._log(conn, f"explanation_{decision}", row.office_id, actor="supervisor", finding=row.finding, text=row.text,
                       comment=comment.strip())
+        return row.office_id
 
     def review(self, office_id: int, decision: str, comment: str = "") -> None:
         """The supervisor's decision on the office's latest submission: "returned" (退回修改) or "approved" (通过)."""

@@ -103,9 +103,10 @@ def _result(submission: Submission | None) -> Result | None:
     return result_from_dict(submission.result) if submission is not None and submission.result is not None else None
 
 
-def round_view(store: Round) -> RoundView:
+def round_view(store: Round, only: int | None = None) -> RoundView:
+    """The round as it stands (with ``only``, just that office's entry)."""
     settings = store.settings()
-    records = store.offices()
+    records = [r for r in store.offices() if only is None or r.id == only]
     latest, versions, reviews, last = store.latest(), store.versions(), store.reviews(), store.last_events()
     written, rejected = store.explanations(), store.rejected()
     views = []
