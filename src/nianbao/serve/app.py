@@ -364,6 +364,6 @@ def run(store: Round, host: str, port: int) -> None:
 
     import uvicorn
 
-    multiprocessing.set_forkserver_preload(["nianbao.batch"])
+    multiprocessing.set_forkserver_preload(["nianbao.batch", "nianbao.serve.warm"])
     multiprocessing.set_start_method("forkserver", force=True)
     uvicorn.run(create_app(store), host=host, port=port, log_level="warning", server_header=False)
