@@ -4,8 +4,11 @@ each office's latest submission counts. Real workbooks, filled as a clerk would,
 from __future__ import annotations
 
 import json
+import os
 import random
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -169,3 +172,24 @@ def test_passwords_are_slow_salted_hashes():
     stored = hash_password("正确的密码 1")
     assert stored.startswith("scrypt$") and "正确的密码" not in stored and stored != hash_password("正确的密码 1")
     assert password_ok("正确的密码 1", stored) and not password_ok("错误的密码", stored) and not password_ok("x", None)
+
+
+def test_the_readme_round_on_the_bundled_example(tmp_path, cli):
+    """README: distribute the bundled roster with --url (the round in the output folder), prefilled from examples/."""
+    from .conftest import EXAMPLES
+
+    out = tmp_path / "轮次" / "下发"
+    run = cli("distribute", EXAMPLES / "名单.csv", "--format", "2021", "--year", "2023", "--previous-dir", EXAMPLES, "-o", out,
+              "--url", "http://127.0.0.1:8000", "--deadline", "2024-01-31")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"nianbao serve {out}" in run.stdout
+    store = Round.open(out)
+    assert [(o.office.name, o.office.kind) for o in store.offices()] == [("示例县人民政府办公室", "政府办"), ("示例县教育局", "部门"),
+                                                                           ("示例县公安局", "部门")]
+    assert store.settings()["previous_dir"] == str(EXAMPLES.resolve())
+    listing = load_workbook(out / "下发清单.xlsx")["下发清单"]
+    first = next(listing.iter_rows(min_row=5, values_only=True))
+    assert first[4] == "是" and first[9].startswith("http://127.0.0.1:8000/o/")  # prefilled from shixian-2022, with its link
+    env = {k: v for k, v in os.environ.items() if k != "NIANBAO_ADMIN_PASSWORD"}
+    missing = subprocess.run([sys.executable, "-m", "nianbao", "serve", str(out)], capture_output=True, text=True, env=env, timeout=120)
+    assert missing.returncode == 2 and "NIANBAO_ADMIN_PASSWORD" in missing.stderr  # no password yet: says how to set one
