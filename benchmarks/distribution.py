@@ -17,7 +17,8 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from nianbao.batch import Pool, check_many, worker_count
+from nianbao.batch import check_many
+from nianbao.workers import Pool, worker_count
 from nianbao.collect import collect
 from nianbao.distribute import build_one, distribute, file_name
 from nianbao.files import Destinations

@@ -2,6 +2,7 @@
 
 __version__ = "0.1.0"
 
-from nianbao.check import Result, check  # noqa: E402
+from nianbao.pipeline import check  # noqa: E402
+from nianbao.result import Result  # noqa: E402
 
 __all__ = ["Result", "check", "__version__"]

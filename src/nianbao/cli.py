@@ -18,10 +18,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from nianbao.check import Result
 from nianbao.files import describe_os_error
 from nianbao.findings import ERROR
 from nianbao.layout import form_layout
+from nianbao.result import Result
 from nianbao.rules.catalogue import RuleError, all_rules
 from nianbao.spec import SpecError, load_spec
 

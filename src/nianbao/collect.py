@@ -14,10 +14,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nianbao.check import Result
 from nianbao.importers import importable
 from nianbao.layout import fingerprint
 from nianbao.read import template_version
+from nianbao.result import Result
 from nianbao.roster import Office, Offices, Roster
 from nianbao.spec import SpecError, load_spec
 

@@ -18,13 +18,15 @@ from pathlib import Path
 
 import xlsxwriter
 
-from nianbao.batch import Checked, Failure, Pool, read_many, worker_count
-from nianbao.check import failure_reason
+from nianbao.batch import read_many
 from nianbao.files import Destinations, atomic_path, close_workbook
-from nianbao.roster import MATCHES, NameIndex, Office, Offices, Roster
+from nianbao.pairing import Checked, LastYear
+from nianbao.result import failure_reason
+from nianbao.roster import MATCHES, Office, Offices, Roster
 from nianbao.rules.catalogue import prefills, ruleset
 from nianbao.spec import FormSpec
 from nianbao.summary import TEXT_ONLY, printable, sheet_formats
+from nianbao.workers import Failure, Pool, worker_count
 
 LIST_XLSX = "下发清单.xlsx"
 LOCKED = frozenset({"meta.office", "meta.year"})  # filled by the 政务公开办, not by the office
@@ -72,17 +74,12 @@ class Distribution:
 def _last_year(roster: Roster, earlier: list[Checked], year: int) -> list[tuple[Checked | None, str]]:
     """Each office's report of ``year`` among ``earlier`` (by roster code, then by name), and how it
     was found; or None, and why none was."""
-    readable = [c for c in earlier if c.extract is not None and c.result.year == year]
-    codes: dict[str, list[Checked]] = {}
-    for c in readable:
-        if code := c.result.identity.get("roster_code"):
-            codes.setdefault(code, []).append(c)
-    names = NameIndex((c.result.office, c) for c in readable if c.result.office)
+    index = LastYear(earlier)
     offices = Offices(roster)
     unreadable = {id(offices.by_file_name(c.result.path)): c for c in earlier if c.extract is None}
     found = []
     for office in roster.offices:
-        match, hits = ("code", codes[office.code]) if codes.get(office.code) else names.find(office.name)
+        match, hits = index.find(office.code, office.name, year)
         if len(hits) == 1:
             found.append((hits[0], MATCHES[match]))
         elif hits:

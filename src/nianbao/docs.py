@@ -5,43 +5,15 @@ from __future__ import annotations
 from nianbao.resources import rules_dir
 from nianbao.rulecases import Case, run_case_files
 from nianbao.rules.catalogue import Rule, all_rules
+from nianbao.rules.kinds import kind_of
 from nianbao.spec import all_specs
 
-_KIND = {"relation": "单元格关系", "cell": "单元格内容", "schema": "取值范围（Pandera 模式）", "reported": "读取或导入时报告",
-         "narrative": "正文中的数字", "mention": "正文应提及的内容", "repeated": "内容雷同",
-         "peer": "与同一批报告比较"}
 _FAMILY = {"S": "模板结构", "C": "单元格内容", "V": "取值范围", "B": "表内关系", "Y": "跨年度", "F": "格式与年度",
            "I": "导入已发布的报告", "N": "正文与表格", "P": "合理性（提示）"}
 
 
 def _formats(rule: Rule) -> list:
     return [s for s in all_specs() if rule.file in s.rule_files]
-
-
-def _expression(rule: Rule) -> str:
-    if rule.kind == "relation":
-        lines = [f"check: {rule.check}"]
-        lines += [f"when: {w}" for w in rule.when]
-        lines += [f"for_each {name}: {value}" for name, value in rule.for_each]
-        if rule.tolerance:
-            lines.append(f"tolerance: {rule.tolerance}")
-        return "\n".join(lines)
-    if rule.kind == "cell":
-        return f"issue: {', '.join(rule.issues)}" + (f"; types: {', '.join(rule.types)}" if rule.types else "")
-    if rule.kind == "schema":
-        return f"schema: {rule.schema}" + (f"({rule.param})" if rule.param is not None else "") + f"; types: {', '.join(rule.types)}"
-    if rule.kind == "narrative":
-        return "\n".join([f"text: {', '.join(rule.text)}", *(f"pattern: {p}" for p in rule.patterns), f"value: {rule.value}"])
-    if rule.kind == "mention":
-        return "\n".join([f"text: {', '.join(rule.text)}", f"when: {'; '.join(rule.when)}", f"words: {'、'.join(rule.words)}"])
-    if rule.kind == "repeated":
-        compared = [f"text: {', '.join(rule.text)}"] if rule.text else []
-        compared += [f"tables: {', '.join(rule.tables)}"] if rule.tables else []
-        return "\n".join([f"scope: {rule.scope}", *compared] + ([f"threshold: {rule.threshold}; min_chars: {rule.min_chars}"] if rule.text else []))
-    if rule.kind == "peer":
-        return "\n".join([f"value: {rule.value[0]}", f"per: {rule.per}",
-                          f"factor: {rule.factor:g}; min_count: {rule.min_count}; min_peers: {rule.min_peers}"])
-    return "由读取或导入程序报告"
 
 
 def example(rule: Rule) -> str | None:
@@ -73,12 +45,12 @@ def explain(rule_id: str) -> str | None:
         formats = "、".join(f"{s.short}（{s.notice}）" for s in _formats(rule))
         parts.append("\n".join([
             f"{rule.id} {rule.title}",
-            f"严重程度：{rule.severity}    类别：{_FAMILY[rule.id[0]]}（{_KIND[rule.kind]}）    适用格式：{formats}",
+            f"严重程度：{rule.severity}    类别：{_FAMILY[rule.id[0]]}（{kind_of(rule).title}）    适用格式：{formats}",
             "",
             rule.description,
             "",
             "规则：",
-            _expression(rule),
+            kind_of(rule).expression(rule),
             "",
             f"依据：{rule.citation}",
             "",
@@ -116,7 +88,7 @@ def rules_markdown() -> str:
             f"## {rule.id} {rule.title}",
             "",
             f"- 严重程度：{rule.severity}",
-            f"- 类别：{_FAMILY[rule.id[0]]}（{_KIND[rule.kind]}）",
+            f"- 类别：{_FAMILY[rule.id[0]]}（{kind_of(rule).title}）",
             f"- 适用格式：{formats}",
             f"- 依据：{rule.citation}",
             f"- 规则文件：`rules/{rule.file}`",
@@ -124,7 +96,7 @@ def rules_markdown() -> str:
             rule.description,
             "",
             "```",
-            _expression(rule),
+            kind_of(rule).expression(rule),
             "```",
             "",
             "示例：",

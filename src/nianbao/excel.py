@@ -10,10 +10,10 @@ restores them. Errors are shown in a Chinese message box, not as a Python traceb
 from __future__ import annotations
 
 from nianbao.annotate import EXPLAIN_COLUMN, EXPLAIN_FILL, FILLS, MARKER, MARKS_SHEET, by_place, note_text, results_rows, severity_of, user_part
-from nianbao.check import check_values
 from nianbao.explanations import RESULTS_SHEET, STORE_SHEET, Explanation, explain, kept, store_rows
 from nianbao.files import inert_text
 from nianbao.findings import Finding
+from nianbao.pipeline import check_values
 from nianbao.read import ReadError, Source, read_source
 
 TITLE = "nianbao 年报检查"

@@ -14,7 +14,7 @@ import html
 import re
 import unicodedata
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -26,9 +26,8 @@ from nianbao.files import describe_os_error
 from nianbao.findings import Hit
 from nianbao.layout import a1, defined_name, form_layout
 from nianbao.limits import LIMITS, LimitError, cache_short, check_package, check_sheets, check_size
-from nianbao.rules.catalogue import prefills, ruleset
 from nianbao.spec import FormSpec, SpecError, load_spec
-from nianbao.values import FORMULA_NO_CACHE, NUMBERS, CellValue, ErrorValue, from_float, interpret
+from nianbao.values import FORMULA_NO_CACHE, NUMBERS, CellValue, ErrorValue, Values, from_float, interpret
 
 META_SHEET = "_nianbao"  # hidden sheet: format, template version and fingerprint, and a distributed workbook's identity
 _TAG_SHEET = re.compile(r"<(?:\w+:)?sheet\s([^>]*?)/?>")
@@ -42,33 +41,6 @@ _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]{1,3})\$?(\d+)$")
 
 class ReadError(Exception):
     """The file cannot be checked at all; the message is one line of Chinese for the user."""
-
-
-@dataclass
-class Values:
-    """The content of one report: values by key, what was wrong in which cell, where each cell
-    was read, and structural problems."""
-
-    spec: FormSpec
-    data: dict[str, object]  # key -> value (None when nothing could be read)
-    issues: dict[str, CellValue] = field(default_factory=dict)  # only the cells with an issue
-    where: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (sheet, A1)
-    hits: list[Hit] = field(default_factory=list)  # problems found while reading
-    source: str = ""
-    origins: dict[str, str] = field(default_factory=dict)  # key -> place in an imported report
-    meta: dict[str, str] = field(default_factory=dict)  # the hidden record: format, version, distribution identity
-    explanations: dict[str, Explanation] = field(default_factory=dict)  # finding id -> the clerk's 说明
-    unread: dict[str, str] = field(default_factory=dict)  # key -> why an imported report's cell could not be read
-
-    def value(self, key: str) -> object:
-        return self.data.get(key)
-
-    def set(self, key: str, cell: CellValue) -> None:
-        self.data[key] = cell.value
-        if cell.issue is not None:
-            self.issues[key] = cell
-        else:
-            self.issues.pop(key, None)
 
 
 def _attrs(text: str) -> dict[str, str]:
@@ -361,7 +333,6 @@ def _read_cells(book: Source, spec: FormSpec, source: str) -> Values:
         if raw is None:
             raw = book.empty_cell(sheet, plan.where[key][1])
         values.set(key, interpret(raw, specs[key]))
-    _unfilled(values)
     for (sheet, _), keys in plan.broken.items():
         for key in keys:
             values.set(key, CellValue(None, None, "structure"))
@@ -369,17 +340,3 @@ def _read_cells(book: Source, spec: FormSpec, source: str) -> Values:
         detail = f"“{what}”的 {len(keys)} 个单元格名称已失效（该行或列可能被删除）"
         values.hits.append(Hit("S001", params={"detail": detail}, sheet=sheet, anchor=f"{sheet}:{what}"))
     return values
-
-
-def _unfilled(values: Values) -> None:
-    """A template checked before anything was entered (but what distribution prefilled): one
-    finding (C000) instead of one per blank cell. Its blank cells stay unread, with no finding of
-    their own."""
-    given = {key for key, _ in prefills(ruleset(values.spec))}  # a distributed template comes with these filled
-    numbers = [k for k, c in values.spec.cells.items() if c.type in ("count", "delta", "amount") and c.required and k not in given]
-    if not numbers or any(getattr(values.issues.get(k), "issue", None) != "blank" for k in numbers):
-        return
-    for key, cell in list(values.issues.items()):
-        if cell.issue == "blank":
-            values.issues[key] = CellValue(None, None, "unfilled")
-    values.hits.append(Hit("C000", (numbers[0],), {"detail": f"{len(numbers)} 个数字单元格全部为空"}))

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from nianbao.check import Result, check
 from nianbao.layout import form_layout
+from nianbao.pipeline import check
 from nianbao.resources import rules_dir
+from nianbao.result import Result
 from nianbao.rules.catalogue import Rule, ruleset
 from nianbao.samples import fill
 from nianbao.spec import FormSpec, all_specs

@@ -9,28 +9,22 @@ from __future__ import annotations
 
 import math
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 from nianbao.findings import Hit
-from nianbao.read import Values
-from nianbao.rules.catalogue import Rule, RuleSet
+from nianbao.rules.kinds.schema import CHECKS
+from nianbao.values import Values
+
+if TYPE_CHECKING:
+    from nianbao.rules.catalogue import Rule, RuleSet
 
 
 def _check(rule: Rule) -> pa.Check:
-    if rule.schema == "integer":
-        return pa.Check(lambda s: (s - s.round()).abs() < 1e-9, name=rule.id)
-    if rule.schema == "non_negative":
-        return pa.Check(lambda s: s >= 0, name=rule.id)
-    if rule.schema == "max_decimals":
-        scale = 10 ** int(rule.param)
-        return pa.Check(lambda s: (s * scale - (s * scale).round()).abs() < 1e-6, name=rule.id)
-    if rule.schema == "year_range":
-        low, high = rule.param
-        return pa.Check(lambda s: (s >= low) & (s <= high), name=rule.id)
-    raise ValueError(rule.schema)
+    return pa.Check(CHECKS[rule.schema](rule.param), name=rule.id)
 
 
 @cache

@@ -11,10 +11,10 @@ from pathlib import Path
 import xlsxwriter
 
 from nianbao import __version__
-from nianbao.check import Result
 from nianbao.collect import NEEDS_FIXING, ROSTER_STATUS, Collection
 from nianbao.files import Destinations, atomic_path, close_workbook, inert_text
 from nianbao.findings import ERROR
+from nianbao.result import Result
 from nianbao.roster import MATCHES
 from nianbao.rules.catalogue import all_rules
 

@@ -20,8 +20,10 @@ from nianbao import __version__
 from nianbao.files import atomic_path, close_workbook
 from nianbao.layout import FormLayout, InputCell, SheetLayout, absolute, fingerprint, form_layout, wrapped_lines
 from nianbao.read import META_SHEET
-from nianbao.rules.catalogue import Instance, RuleSet, ruleset
+from nianbao.rules.catalogue import RuleSet, ruleset
+from nianbao.rules.compile import Instance
 from nianbao.rules.expr import Compare, refs, to_excel
+from nianbao.rules.kinds import Stage
 from nianbao.spec import FormSpec
 
 INSTRUCTIONS_SHEET = "说明"
@@ -133,7 +135,7 @@ def _live_checks(ws: Worksheet, fmt: _Formats, sheet: SheetLayout, layout: FormL
     next_row, next_col = sheet.last_row + 2, sheet.last_col + 2
     for rule in rules.of_kind("relation"):
         instances = rules.instances[rule.id]
-        if not rule.live or rule.cross_year:
+        if not rule.live or rule.stage is not Stage.REPORT:
             continue
         if not all(inputs[r.key].sheet == sheet.name for i in instances for r in refs(i.condition)):
             continue
@@ -195,7 +197,7 @@ def _instructions(wb: xlsxwriter.Workbook, fmt: _Formats, spec: FormSpec, rules:
                   "不成立时相关单元格变为红色。数据未填完整时校验单元格为空。"),
     ]
     for rule in rules.rules:
-        if rule.live:
+        if rule.options.get("live"):
             lines.append(("plain", f"   {rule.id} {rule.title}：{rule.description}"))
     lines += [
         ("plain", ""),

@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from nianbao.spec import CellSpec
+from nianbao.explanations import Explanation
+from nianbao.findings import Hit
+from nianbao.spec import CellSpec, FormSpec
 
 # Issues that leave the cell unread, and issues where a value was read after normalising.
 # "missing": an imported report does not print the cell; "absent": nor its whole table.
@@ -30,6 +32,7 @@ class ErrorValue:
     """A formula's cached error (#REF!, #DIV/0!, ...), which a reader passes instead of a value."""
 
     code: str
+
 
 _UNITS = {"count": ("件", "条", "项", "个", "次"), "delta": ("件", "条", "项", "个"), "amount": ("万元",), "year": ("年",)}
 _OTHER_UNITS = ("万元", "元", "件", "条", "项", "个", "次", "年", "%", "％")
@@ -147,3 +150,31 @@ def _date(raw: object) -> CellValue:
     if text in _DASHES:
         return CellValue(raw, None, "dash")
     return CellValue(raw, None, "text", str(raw))
+
+
+@dataclass
+class Values:
+    """The content of one report: values by key, what was wrong in which cell, where each cell
+    was read, and structural problems."""
+
+    spec: FormSpec
+    data: dict[str, object]  # key -> value (None when nothing could be read)
+    issues: dict[str, CellValue] = field(default_factory=dict)  # only the cells with an issue
+    where: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (sheet, A1)
+    hits: list[Hit] = field(default_factory=list)  # problems found while reading
+    source: str = ""
+    origins: dict[str, str] = field(default_factory=dict)  # key -> place in an imported report
+    meta: dict[str, str] = field(default_factory=dict)  # the hidden record: format, version, distribution identity
+    explanations: dict[str, Explanation] = field(default_factory=dict)  # finding id -> the clerk's 说明
+    unread: dict[str, str] = field(default_factory=dict)  # key -> why an imported report's cell could not be read
+    imported: bool = False  # read from a published report (importers), not from a workbook a clerk filled
+
+    def value(self, key: str) -> object:
+        return self.data.get(key)
+
+    def set(self, key: str, cell: CellValue) -> None:
+        self.data[key] = cell.value
+        if cell.issue is not None:
+            self.issues[key] = cell
+        else:
+            self.issues.pop(key, None)

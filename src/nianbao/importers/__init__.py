@@ -7,8 +7,8 @@ from pathlib import Path
 
 from nianbao.importers.document import LOADERS, ImportError_, load
 from nianbao.importers.extract import Imported, extract
-from nianbao.read import ReadError, Values, read_workbook
-from nianbao.values import CellValue
+from nianbao.read import ReadError, read_workbook
+from nianbao.values import CellValue, Values
 
 SUFFIXES = tuple(LOADERS)
 
@@ -39,10 +39,7 @@ def read_report(path: Path) -> Values:
         raise ReadError(str(exc)) from None
     with tempfile.TemporaryDirectory() as tmp:
         values = read_workbook(write_template(imported, Path(tmp) / "imported.xlsx"))
-    values.source = str(path)
-    # A report with no table found is not an unfilled template: its cells get the importer's own findings.
-    values.hits = [h for h in values.hits if h.rule != "C000"]
-    values.issues = {k: v for k, v in values.issues.items() if v.issue != "unfilled"}
+    values.source, values.imported = str(path), True
     # What the importer could not locate is a limit of the reading, not an error of the report:
     # the cells stay unread (no finding), and the result says the check is partial.
     for key, seen in imported.missing.items():

@@ -7,14 +7,15 @@ import statistics
 from decimal import Decimal
 
 from nianbao.findings import Hit, percent
-from nianbao.rules.catalogue import RuleSet
 from nianbao.rules.expr import Unknown, evaluate_linear
+from nianbao.rules.kinds.base import BatchReport
 
 
-def peer_outliers(rules_of: list[RuleSet | None], data: list[dict]) -> dict[int, list[Hit]]:
-    """For each report (by index) whose share stands out from the batch, a hit per peer rule.
-    ``rules_of`` is each report's rule set (None: unread)."""
+def peer_outliers(reports: list[BatchReport | None]) -> dict[int, list[Hit]]:
+    """For each report (by index) whose share stands out from the batch, a hit per peer rule (None: an unreadable report)."""
     found: dict[int, list[Hit]] = {}
+    rules_of = [r.rules if r else None for r in reports]
+    data = [r.values.data if r else {} for r in reports]
     rule_ids = dict.fromkeys(r.id for rs in rules_of if rs is not None for r in rs.of_kind("peer"))
     for rule_id in rule_ids:
         shares: list[tuple[int, Decimal, Decimal]] = []  # (report, value, share)

@@ -19,8 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from nianbao.findings import Hit, percent
-from nianbao.read import Values
-from nianbao.rules.catalogue import Rule, RuleSet
+from nianbao.rules.kinds.base import BatchReport
 
 SHINGLE = 8  # characters per shingle: long enough that common phrases of these reports do not match alone
 PERMUTATIONS, BANDS = 64, 16  # MinHash signature and its bands: pairs above about 0.6 Jaccard become candidates
@@ -91,20 +90,16 @@ def near_pairs(texts: list[str | None], threshold: float) -> list[tuple[int, int
     return pairs
 
 
-def _long_enough(rule: Rule, text: object) -> bool:
+def _long_enough(rule, text: object) -> bool:
     return isinstance(text, str) and len(normalise(text)) >= rule.min_chars
 
 
 
-def run_repeated(rules: RuleSet, values: Values, previous: Values | None) -> list[Hit]:
-    """The ``repeated`` rules against last year's report: sections repeated from it, and tables
-    identical to it in every cell."""
-    if previous is None:
-        return []
+def run_repeated(rules, chosen: list, values, previous) -> list[Hit]:
+    """The ``repeated`` rules (``chosen``) against last year's report: sections repeated from it, and
+    tables identical to it in every cell."""
     hits = []
-    for rule in rules.of_kind("repeated"):
-        if rule.scope != "previous":
-            continue
+    for rule in chosen:
         for key in rule.text:
             now, before = values.data.get(key), previous.data.get(key)
             if not (_long_enough(rule, now) and isinstance(before, str)):
@@ -121,19 +116,13 @@ def run_repeated(rules: RuleSet, values: Values, previous: Values | None) -> lis
     return hits
 
 
-def repeated_keys(rules: RuleSet) -> set[str]:
-    """The cells the ``repeated`` rules read (a batch keeps them for the comparisons it makes)."""
-    keys: set[str] = set()
-    for rule in rules.of_kind("repeated"):
-        keys |= set(rule.text)
-        keys |= {k for t in rule.tables for k in rules.spec.cells if k.startswith(f"{t}.")}
-    return keys
-
-
-def batch_repeats(rules_of: list[RuleSet | None], data: list[dict], names: list[str]) -> dict[int, list[Hit]]:
+def batch_repeats(reports: list[BatchReport | None]) -> dict[int, list[Hit]]:
     """The batch-scope ``repeated`` rules: for each report (by index), a hit per other report whose
-    section is nearly identical to its own. ``rules_of`` is each report's rule set (None: unread)."""
+    section is nearly identical to its own (None: an unreadable report)."""
     found: dict[int, list[Hit]] = {}
+    rules_of = [r.rules if r else None for r in reports]
+    data = [r.values.data if r else {} for r in reports]
+    names = [r.name if r else "" for r in reports]
     rules_by_id = {r.id: (r, rs) for rs in rules_of if rs is not None for r in rs.of_kind("repeated") if r.scope == "batch"}
     for rule, _ in rules_by_id.values():
         for key in rule.text:

@@ -1,25 +1,19 @@
-"""The checker: workbook -> values -> findings. Callable from Python, the CLI and Excel."""
+"""The outcome of checking one file: its findings, or the one-line reason it could not be checked."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from nianbao.explanations import Explanation, explain, is_open
+from nianbao.explanations import Explanation, is_open
 from nianbao.files import describe_os_error
-from nianbao.findings import ERROR, WARNING, Finding, Hit, finding_id, format_number
-from nianbao.layout import form_layout
-from nianbao.read import ReadError, Values, read_workbook
-from nianbao.rules.catalogue import RuleSet, ruleset
-from nianbao.rules.engine import run_cell_rules, run_relations, run_text_rules
-from nianbao.rules.similarity import run_repeated
-from nianbao.schema import validate
+from nianbao.findings import ERROR, WARNING, Finding
+from nianbao.read import ReadError
 from nianbao.spec import load_spec
+from nianbao.values import Values
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
 # The entries of a template's hidden record that a result keeps: what it was made as, and for whom.
 IDENTITY = ("format", "template_version", "fingerprint", "roster_code", "roster_office", "roster_year", "distribution")
 
@@ -135,70 +129,6 @@ def failure_reason(exc: BaseException) -> str:
     return f"检查时出现意外错误（{type(exc).__name__}），文件可能已损坏；请把此文件报告给 nianbao 维护者"
 
 
-def _message(template: str, params: dict) -> str:
-    def fill(match: re.Match) -> str:
-        value = params.get(match.group(1), match.group(0))
-        return format_number(value)
-
-    return _PLACEHOLDER.sub(fill, template)
-
-
-def to_finding(rules: RuleSet, values: Values, hit: Hit) -> Finding:
-    rule = rules.get(hit.rule)
-    key = hit.keys[0] if hit.keys else None
-    cell = rules.spec.cells.get(key) if key else None
-    params = dict(hit.params)
-    if cell is not None:
-        params.setdefault("label", cell.label)
-    places = [values.where[k] for k in hit.keys if k in values.where] or ([(hit.sheet, hit.cell)] if hit.sheet and hit.cell else [])
-    sheet, address = places[0] if places else (hit.sheet, hit.cell)
-    # What the report says and what it should say, by the names the different kinds of rule use.
-    actual = next((params[k] for k in ("found", "left", "actual", "raw") if k in params), None)
-    expected = next((params[k] for k in ("right", "expected") if k in params), None)
-    return Finding(
-        rule=rule.id,
-        severity=rule.severity,
-        message=_message(rule.message, params),
-        sheet=sheet,
-        cell=address,
-        key=key,
-        table=cell.table if cell else None,
-        row=cell.row_label if cell else None,
-        column=cell.column_label if cell else None,
-        expected=expected,
-        actual=actual,
-        source=values.origins.get(key) if key else None,
-        places=places,
-        id=finding_id(rule.id, hit.keys, hit.anchor or ("" if hit.keys else f"{hit.sheet}:{hit.params.get('detail', '')}")),
-    )
-
-
-def _order(sheets: list[str]):
-    """Findings in reading order: by sheet, then row, then column."""
-
-    def key(f: Finding):
-        sheet = sheets.index(f.sheet) if f.sheet in sheets else len(sheets)
-        match = re.match(r"([A-Z]+)(\d+)", f.cell or "")
-        place = (int(match.group(2)), len(match.group(1)), match.group(1)) if match else (0, 0, "")
-        return (sheet, place, f.rule)
-
-    return key
-
-
-def sort_findings(spec, findings: list[Finding]) -> list[Finding]:
-    return sorted(findings, key=_order([s.name for s in form_layout(spec).sheets]))
-
-
-def check_values(values: Values, previous: Values | None = None, schema_hits: list[Hit] | None = None) -> list[Finding]:
-    """All findings for one report's values (``schema_hits`` when validated in a batch)."""
-    rules = ruleset(values.spec)
-    if schema_hits is None:
-        schema_hits = validate(rules, [values])[0]
-    hits = (values.hits + run_cell_rules(rules, values) + schema_hits + run_relations(rules, values, previous)
-            + run_text_rules(rules, values) + run_repeated(rules, values, previous))
-    return sort_findings(values.spec, [to_finding(rules, values, h) for h in hits])
-
-
 def describe(result: Result, values: Values) -> Result:
     """Fill in what a result says about its report: format, office, year."""
     result.format = values.spec.id
@@ -210,32 +140,3 @@ def describe(result: Result, values: Values) -> Result:
     return result
 
 
-def read_any(path: Path) -> Values:
-    """A filled template, or a published report (text, web page, Word, PDF) imported first."""
-    from nianbao.importers import importable, read_report
-
-    return read_report(path) if importable(path) else read_workbook(path)
-
-
-def check(path: str | Path, previous: str | Path | Values | None = None) -> Result:
-    """Check one filled template or published report. Never raises for a bad file: ``Result.reason``
-    says why it could not be checked."""
-    result = Result(Path(path))
-    try:
-        values = read_any(Path(path))
-    except Exception as exc:  # any file, however broken, gets a result, not a traceback
-        return result.fail(exc)
-    try:
-        prev = read_any(Path(previous)) if isinstance(previous, (str, Path)) else previous
-    except Exception as exc:
-        result.fail(exc)
-        result.reason = f"上一年度报告 {Path(previous).name} 无法读取：{result.reason}"
-        return result
-    try:
-        result.values = values
-        describe(result, values)
-        result.findings = check_values(values, prev)
-        result.stale = explain(result.findings, values.explanations)
-    except Exception as exc:
-        result.fail(exc)
-    return result

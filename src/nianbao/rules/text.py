@@ -1,0 +1,46 @@
+"""Text sections as the text rules read them: a declared pattern as a regular expression, and the
+text folded so that patterns match however the report printed it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+
+_GAP = r"[^，。；;,.！!？?]{0,12}?"  # "…" in a pattern: a few characters within one clause, never past its end
+_UNIT = "[件宗起个份]"
+
+
+@cache
+def pattern(text: str) -> re.Pattern:
+    """A declared pattern as a regular expression: {n} is the number, … a short gap within one
+    sentence, 件 any counting word reports use (件 宗 起 个 份), the rest literal."""
+    parts = re.split(r"(\{n\}|…|件)", text)
+    return re.compile("".join(r"(\d+)" if p == "{n}" else _GAP if p == "…" else _UNIT if p == "件" else re.escape(p) for p in parts))
+
+
+def plain(text: str) -> str:
+    """Text as patterns read it: full-width digits and punctuation folded, no spaces or line breaks
+    (PDF text breaks sentences, and reports print “17 件”), and in simplified characters (a report
+    printed in traditional ones: 收到申請17件)."""
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    try:
+        text.encode("gb2312")  # simplified Chinese as it is: no converter loaded (the 检查 button stays light)
+        return text
+    except UnicodeEncodeError:
+        import zhconv
+
+        return zhconv.convert(text, "zh-cn")
+
+
+def plain_sections(values) -> dict[str, str]:
+    return {k: plain(v) for k, v in values.data.items() if k.startswith("text.") and isinstance(v, str)}
+
+
+TEXT_FIELD_DOC = "要查找的文字部分，如 [text.s1]"
+
+
+def check_sections(keys) -> str | None:
+    if not keys or not all(str(t).startswith("text.") for t in keys):
+        return "text 应列出要查找的文字部分，如 [text.s1]"
+    return None
