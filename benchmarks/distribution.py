@@ -18,7 +18,6 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from nianbao.batch import check_many
-from nianbao.workers import Pool, worker_count
 from nianbao.collect import collect
 from nianbao.distribute import build_one, distribute, file_name
 from nianbao.files import Destinations
@@ -27,6 +26,7 @@ from nianbao.samples import PLACES, follow_on, realistic_values
 from nianbao.spec import load_spec
 from nianbao.summary import write_summary
 from nianbao.template import build
+from nianbao.workers import Pool, worker_count
 
 SPEC = load_spec("2021")
 
