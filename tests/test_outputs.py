@@ -106,11 +106,10 @@ def test_excel_setup_on_a_damaged_workbook_is_one_line(tmp_path, cli):
 
 
 def test_a_broken_rule_file_is_one_line_in_every_command(tmp_path):
-    (tmp_path / "common.yaml").write_text("rules:\n  - id: B999\n    check: t3.new.natural ==\n", encoding="utf-8")
-    script = ("import sys; from nianbao.rules import catalogue; from pathlib import Path; "
-              f"catalogue.rules_dir = lambda: Path({str(tmp_path)!r}); sys.argv = ['nianbao', 'rules', 'list']; "
-              "from nianbao.cli import main; main()")
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "common.yaml").write_text("rules:\n  - id: B999\n    check: t3.new.natural ==\n", encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "nianbao", "rules", "list"], capture_output=True, text=True, timeout=120,
+                         env=os.environ | {"NIANBAO_FORMATS": str(tmp_path)})
     assert run.returncode == 2 and "规则或格式文件有误" in run.stderr and "Traceback" not in run.stderr, run.stderr
 
 

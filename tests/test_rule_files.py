@@ -22,9 +22,10 @@ rules:
 
 @pytest.fixture
 def rule_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(catalogue, "rules_dir", lambda: tmp_path)
+    (tmp_path / "rules").mkdir()
+    monkeypatch.setenv("NIANBAO_FORMATS", str(tmp_path))
     catalogue.load_rule_file.cache_clear()
-    yield lambda text: (tmp_path / "custom.yaml").write_text(text, encoding="utf-8") and "custom.yaml"
+    yield lambda text: (tmp_path / "rules" / "custom.yaml").write_text(text, encoding="utf-8") and "custom.yaml"
     catalogue.load_rule_file.cache_clear()
 
 

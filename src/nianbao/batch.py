@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from nianbao.annotate import annotate
+from nianbao.choices import Copies
 from nianbao.discovery import Item, discover
 from nianbao.explanations import explain
 from nianbao.files import Destinations
@@ -36,7 +37,7 @@ from nianbao.spec import FormSpec, load_spec
 from nianbao.values import Values
 from nianbao.workers import Failure, Pool, Progress, chunk_size, chunks, worker_count
 
-COPIES = ("all", "findings", "none")
+COPIES = tuple(c.value for c in Copies)
 
 
 def _check_chunk(paths: list[Path]) -> list[Checked]:

@@ -6,8 +6,7 @@ import json
 import os
 import signal
 import sys
-from contextlib import contextmanager, nullcontext
-from enum import StrEnum
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
@@ -18,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from nianbao.choices import Copies, FailOn
 from nianbao.files import describe_os_error
 from nianbao.findings import ERROR
 from nianbao.layout import form_layout
@@ -231,19 +231,6 @@ def _print_result(result: Result, findings: bool = True) -> None:
         out.print(f"  批注副本：{escape(str(result.output))}")
 
 
-class Copies(StrEnum):
-    all = "all"
-    findings = "findings"
-    none = "none"
-
-
-class FailOn(StrEnum):
-    error = "error"
-    warning = "warning"
-    错误 = "错误"
-    提示 = "提示"
-
-
 @contextmanager
 def _progress_bar(enabled: bool):
     """A progress bar on a terminal; a no-op callback otherwise."""
@@ -270,8 +257,8 @@ def check_command(
     previous: Path = typer.Option(None, "--previous", "-p", help="上一年度报告，用于跨年度规则 / last year's report, for every input"),
     previous_dir: Path = typer.Option(None, "--previous-dir", help="上一年度报告所在文件夹（按机关和年度配对）/ last year's collection"),
     out_dir: Path = typer.Option(None, "--out", help="输出文件夹：批注副本与汇总（默认批注副本在原文件旁）/ output folder"),
-    copies: Copies = typer.Option(Copies.findings, "--copies", help="写哪些批注副本 / which annotated copies to write"),
-    fail_on: FailOn = typer.Option(FailOn.error, "--fail-on",
+    copies: Copies = typer.Option(Copies.FINDINGS, "--copies", help="写哪些批注副本 / which annotated copies to write"),
+    fail_on: FailOn = typer.Option(FailOn.ERROR, "--fail-on",
                                    help="退出码为 1 的条件：error/错误（有错误）或 warning/提示（有错误或提示）/ what makes the exit code 1"),
     jobs: int = typer.Option(None, "--jobs", "-j", help="并行进程数（默认为 CPU 核数）/ worker processes"),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出检查结果 / print one findings document"),
@@ -287,10 +274,7 @@ def check_command(
     指定 --roster 时按名单列出每个机关的报送情况（未报送、通过、有错误、有提示、提示均已说明、无法检查）。
     退出码 / exit code: 0 通过, 1 有错误（--fail-on warning：有错误或未说明的提示）, 2 有文件无法检查或只能部分检查。
     """
-    from nianbao.batch import PreviousDirError, check_many
-    from nianbao.collect import collect
-    from nianbao.files import Destinations, OutputError, folder_lock
-    from nianbao.summary import write_summary
+    from nianbao.run import RunError, check_round
 
     if previous_dir is not None and not previous_dir.is_dir():
         _stop(f"--previous-dir {previous_dir} 不存在或不是文件夹")
@@ -299,56 +283,36 @@ def check_command(
     if roster_path is not None and out_dir is None:
         _stop("--roster 需要同时给出 --out（报送情况写在 --out 文件夹的 汇总.xlsx 中）")
     roster = _roster(roster_path) if roster_path is not None else None
-    collection = None
-    destinations = Destinations()
-    summary: list[Path] = []
     try:
-        with folder_lock(out_dir) if out_dir is not None else nullcontext():
-            with _progress_bar(out.is_terminal and not quiet and not as_json) as progress:
-                results = check_many(inputs, out_dir=out_dir, previous=previous, previous_dir=previous_dir,
-                                     copies=copies.value, jobs=jobs, progress=progress, destinations=destinations)
-            if roster is not None:
-                collection = collect(roster, results, year)
-            if out_dir is not None and (results or collection):
-                summary = write_summary(results, out_dir, destinations, collection)
-                destinations.record(summary)
+        with _progress_bar(out.is_terminal and not quiet and not as_json) as progress:
+            run = check_round(inputs, roster=roster, year=year, previous=previous, previous_dir=previous_dir, out=out_dir,
+                              copies=copies, jobs=jobs, progress=progress)
     except KeyboardInterrupt:
         err.print("已中断：工作进程已停止，未写出汇总；已写出的批注副本都是完整的")
         raise typer.Exit(130) from None
-    except (OutputError, PreviousDirError) as exc:
+    except RunError as exc:
         _stop(str(exc))
-    except OSError as exc:  # the disk filled or the folder went away while writing the summary
-        _stop(f"无法写出汇总到 {out_dir}：{describe_os_error(exc)}（已写出的文件完整，汇总未写出）")
-    if not results and collection is None:
+    if not run.results and run.collection is None:
         _stop("没有找到要检查的文件（.xlsx/.xlsm，或 .txt/.md/.html/.docx/.pdf 报告）")
     if as_json:
-        sys.stdout.write(json.dumps({"version": 1, "files": [r.to_dict() for r in results]}, ensure_ascii=False, indent=1) + "\n")
+        sys.stdout.write(json.dumps(run.to_json(), ensure_ascii=False, indent=1) + "\n")
     else:
-        _print_results(results, quiet, summary, collection)
-    _exit_code(results, fail_on)
+        _print_run(run, quiet)
+    raise typer.Exit(run.exit_code(fail_on))
 
 
-def _print_results(results: list[Result], quiet: bool, summary: list[Path], collection) -> None:
-    for result in results:
+def _print_run(run, quiet: bool) -> None:
+    for result in run.results:
         if not quiet:
             _print_result(result)
         elif result.status in ("failed", "errors") or not result.complete:  # quiet still names the files to act on
             _print_result(result, findings=False)
-    counts = {s: sum(r.status == s for r in results) for s in ("errors", "warnings", "explained", "clean", "failed")}
-    explained = f"（另有提示均已说明 {counts['explained']}）" if counts["explained"] else ""
-    partial = sum(not r.complete for r in results)
-    explained += f"；部分检查（有单元格未能读取）{partial}" if partial else ""
-    out.print(f"共 {len(results)} 个文件：有错误 {counts['errors']}，有提示 {counts['warnings']}，"
-              f"通过 {counts['clean']}，无法检查 {counts['failed']}{explained}" + (f"；汇总：{summary[0]}" if summary else ""))
-    if collection is not None:
-        _print_collection(collection)
-
-
-def _exit_code(results: list[Result], fail_on: FailOn) -> None:
-    if any(r.status == "failed" or not r.complete for r in results):
-        raise typer.Exit(2)
-    if any(r.errors for r in results) or (fail_on in (FailOn.warning, FailOn.提示) and any(r.warnings for r in results)):
-        raise typer.Exit(1)
+    explained = f"（另有提示均已说明 {run.count('explained')}）" if run.count("explained") else ""
+    explained += f"；部分检查（有单元格未能读取）{run.partial}" if run.partial else ""
+    out.print(f"共 {len(run.results)} 个文件：有错误 {run.count('errors')}，有提示 {run.count('warnings')}，"
+              f"通过 {run.count('clean')}，无法检查 {run.count('failed')}{explained}" + (f"；汇总：{run.summary[0]}" if run.summary else ""))
+    if run.collection is not None:
+        _print_collection(run.collection)
 
 
 def _open_round(location: str, create: bool = False):
@@ -368,6 +332,7 @@ def _check_round(inputs: list[str], location: str, out_dir: Path | None, previou
     from nianbao.round.checking import add_collection, check_round
     from nianbao.round.export import export
     from nianbao.round.view import round_view
+    from nianbao.run import Run
 
     store = _open_round(location)
     if out_dir is None and store.folder is None:
@@ -390,8 +355,9 @@ def _check_round(inputs: list[str], location: str, out_dir: Path | None, previou
         err.print(f"[yellow]未加入轮次[/yellow] {escape(str(path))}：文件过大")
     results = view.results()
     out.print(f"本次收回 {intake.files} 个文件，新加入轮次 {intake.added} 份（已在轮次中的不重复加入）；按每个机关最新的一份汇总")
-    _print_results(results, quiet, summary, view.collection())
-    _exit_code(results, fail_on)
+    run = Run(results, view.collection(), summary)
+    _print_run(run, quiet)
+    raise typer.Exit(run.exit_code(fail_on))
 
 
 def _roster(path: Path):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from nianbao.resources import rules_dir
-from nianbao.rulecases import Case, run_case_files
+from nianbao.resources import rule_file
+from nianbao.rulecases import Case, case_values, run_case_files
 from nianbao.rules.catalogue import Rule, all_rules
 from nianbao.rules.kinds import kind_of
 from nianbao.spec import all_specs
@@ -29,9 +29,8 @@ def example(rule: Rule) -> str | None:
     if not hits:
         return None
     f = hits[0]
-    values = case.data.get("values") or {}
-    given = "，".join(f"{k} = {v!r}" for k, v in values.items())
-    prev = case.data.get("previous")
+    given = "，".join(f"{k} = {v!r}" for k, v in case_values(case, "values").items())
+    prev = case_values(case, "previous") if "previous" in case.data else None
     given += ("；上一年度：" + ("，".join(f"{k} = {v!r}" for k, v in prev.items()) or "全部为 0")) if prev is not None else ""
     return f"（{spec.short} 格式，其余为 0{'：' + given if given else ''}）\n[{f.severity}] {f.rule} {f.sheet}!{f.cell}：{f.message}"
 
@@ -63,7 +62,7 @@ def explain(rule_id: str) -> str | None:
 
 def rule_file_path(name: str) -> str:
     """Where a rule file is on this machine: in the checkout, or inside the installed package."""
-    return str(rules_dir() / name)
+    return str(rule_file(name))
 
 
 def rules_markdown() -> str:

@@ -6,9 +6,10 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
-ERROR = "错误"  # must be fixed
-WARNING = "提示"  # fix or explain
-SEVERITIES = (ERROR, WARNING)
+from nianbao.choices import Severity
+
+ERROR, WARNING = Severity.ERROR.value, Severity.WARNING.value
+SEVERITIES = tuple(s.value for s in Severity)
 
 
 @dataclass(frozen=True)

@@ -296,9 +296,8 @@ def _make_plan(spec: FormSpec, parts: dict[str, str], names: dict[str, str]) -> 
     return _Plan(tuple(located), where, broken, by_sheet)
 
 
-def _read_cells(book: Source, spec: FormSpec, source: str) -> Values:
-    plan = _plan(spec, book)
-    values = Values(spec, {}, where=plan.where, source=source)
+def _misplaced(book: Source, plan: _Plan, values: Values) -> set[str]:
+    """The keys whose labels around them are not as the spec prints them (an S001 each label)."""
     misplaced: set[str] = set()
     for sheet, (positions, texts, owners) in plan.labels.items():
         grid = book.grid(sheet)
@@ -314,7 +313,11 @@ def _read_cells(book: Source, spec: FormSpec, source: str) -> Values:
                 where = a1(max(r, 0), max(c, 0))
                 detail = f"{where} 应为“{text}”，实际为“{'' if got is None else got}”（行或列可能被移动、删除或改名）"
                 values.hits.append(Hit("S001", params={"detail": detail}, sheet=sheet, cell=where, anchor=f"{sheet}:{text}"))
-    data, specs, grids = values.data, spec.cells, {s: book.grid(s) for s in plan.labels}
+    return misplaced
+
+
+def _read_located(book: Source, plan: _Plan, values: Values, misplaced: set[str]) -> None:
+    data, specs, grids = values.data, values.spec.cells, {s: book.grid(s) for s in plan.labels}
     for key, sheet, row, col, number in plan.located:
         try:
             raw = grids[sheet][row][col]
@@ -333,10 +336,16 @@ def _read_cells(book: Source, spec: FormSpec, source: str) -> Values:
         if raw is None:
             raw = book.empty_cell(sheet, plan.where[key][1])
         values.set(key, interpret(raw, specs[key]))
+
+
+def _read_cells(book: Source, spec: FormSpec, source: str) -> Values:
+    plan = _plan(spec, book)
+    values = Values(spec, {}, where=plan.where, source=source)
+    _read_located(book, plan, values, _misplaced(book, plan, values))
     for (sheet, _), keys in plan.broken.items():
         for key in keys:
             values.set(key, CellValue(None, None, "structure"))
-        what = specs[keys[0]].row_label or specs[keys[0]].label
+        what = spec.cells[keys[0]].row_label or spec.cells[keys[0]].label
         detail = f"“{what}”的 {len(keys)} 个单元格名称已失效（该行或列可能被删除）"
         values.hits.append(Hit("S001", params={"detail": detail}, sheet=sheet, anchor=f"{sheet}:{what}"))
     return values

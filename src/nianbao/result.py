@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from nianbao.choices import Status
 from nianbao.explanations import Explanation, is_open
 from nianbao.files import describe_os_error
 from nianbao.findings import ERROR, WARNING, Finding
@@ -77,8 +78,9 @@ class Result:
     @property
     def status(self) -> str:
         if self.reason is not None:
-            return "failed"
-        return "errors" if self.errors else "warnings" if self.warnings else "explained" if self.explained else "clean"
+            return Status.FAILED.value
+        state = Status.ERRORS if self.errors else Status.WARNINGS if self.warnings else Status.EXPLAINED if self.explained else Status.CLEAN
+        return state.value
 
     def to_dict(self) -> dict:
         return {

@@ -7,6 +7,8 @@ findings of the rule under test. The test suite and ``nianbao rules test`` both 
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,10 +64,28 @@ def _report(case: Case, folder: Path) -> Path:
     return path
 
 
+_RELATIVE = re.compile(r"\{year([+-]\d+)?\}")
+
+
+def _relative(value: object, year: int) -> object:
+    """A case value that names a year relative to the format's first (``{year}``, ``{year+1}-06-01``), made absolute."""
+    if not isinstance(value, str) or not _RELATIVE.search(value):
+        return value
+    text = _RELATIVE.sub(lambda m: str(year + int(m.group(1) or 0)), value)
+    if re.fullmatch(r"\d{4}", text):
+        return int(text)
+    return dt.date.fromisoformat(text) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else text
+
+
+def case_values(case: Case, field: str) -> dict:
+    """A case's ``values`` (or ``previous``, ``twin``...) with relative years made absolute."""
+    return {k: _relative(v, case.spec.year_from) for k, v in (case.data.get(field) or {}).items()}
+
+
 def run_case_files(case: Case, folder: Path) -> Result:
     if "report" in case.data:
         return check(_report(case, folder))
-    values = dict(case.data.get("values") or {})
+    values = case_values(case, "values")
     if case.data.get("template"):  # the template as distributed, nothing filled but ``values``
         from nianbao.template import build
 
@@ -77,7 +97,7 @@ def run_case_files(case: Case, folder: Path) -> Result:
     if "twin" in case.data:  # a second report of the same office and year, checked in one batch
         from nianbao.batch import check_many
 
-        twin = fill(case.spec, folder / "twin.xlsx", values | (case.data["twin"] or {}))
+        twin = fill(case.spec, folder / "twin.xlsx", values | case_values(case, "twin"))
         return check_many([current, twin], copies="none", jobs=1)[0]
     if "peers" in case.data:  # other offices' reports checked in one batch: {count: N, values: {...}}
         from nianbao.batch import check_many
@@ -89,7 +109,7 @@ def run_case_files(case: Case, folder: Path) -> Result:
     previous = None
     if "previous" in case.data:
         year = values.get("meta.year", case.spec.year_from)
-        previous = fill(case.spec, folder / "previous.xlsx", case.data["previous"] or {}, year=int(year) - 1)
+        previous = fill(case.spec, folder / "previous.xlsx", case_values(case, "previous"), year=int(year) - 1)
     return check(current, previous)
 
 

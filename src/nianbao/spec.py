@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from nianbao.resources import spec_dir
+from nianbao.resources import spec_files
 
 CELL_TYPES = {
     "count": "非负整数",
@@ -276,7 +276,7 @@ def load_spec_file(path: Path) -> FormSpec:
 @cache
 def load_spec(format_id: str) -> FormSpec:
     """Load a spec by id ("gov-2019") or short name ("2019")."""
-    for path in sorted(spec_dir().glob("*.yaml")):
+    for path in spec_files():
         spec = load_spec_file(path)
         if format_id in (spec.id, spec.short):
             return spec
@@ -284,12 +284,12 @@ def load_spec(format_id: str) -> FormSpec:
 
 
 def all_specs() -> list[FormSpec]:
-    return [load_spec(p.stem) for p in sorted(spec_dir().glob("*.yaml"))]
+    """Every format, oldest first (by the years it applies to, not by file name): the last is the latest."""
+    specs = {spec.id: spec for spec in map(load_spec, (p.stem for p in spec_files()))}
+    return sorted(specs.values(), key=lambda s: (s.year_from, s.year_to or 9999))
 
 
 def spec_for_year(year: int) -> FormSpec:
-    """The format that applies to a report on ``year``."""
-    for spec in all_specs():
-        if year >= spec.year_from and (spec.year_to is None or year <= spec.year_to):
-            return spec
-    return all_specs()[0]
+    """The format that applies to a report on ``year``: the latest whose years include it."""
+    applies = [s for s in all_specs() if year >= s.year_from and (s.year_to is None or year <= s.year_to)]
+    return applies[-1] if applies else all_specs()[0]

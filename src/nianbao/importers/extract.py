@@ -21,8 +21,7 @@ from nianbao.limits import cache_short
 from nianbao.spec import FormSpec, Table, all_specs, spec_for_year
 from nianbao.values import MAX_DIGITS
 
-_NUMERALS = "一二三四五六"
-_HEADING = re.compile(r"^\s*([一二三四五六])\s*[、.．]")
+_HEADING = re.compile(r"^\s*([一二三四五六七八九十]+)\s*[、.．]")  # a section heading starts with its numeral
 _VALUE = re.compile(r"^[+-]?\d[\d,]*(?:\.\d+)?\s*(?:件|条|项|个|次|万元|元)?$|^(?:/|-|—{1,2}|－|／)$")
 _PLAIN = re.compile(r"^-?[0-9]+(?:\.[0-9]+)?$")  # ASCII only: full-width digits are kept as printed
 _TITLE = re.compile(r"(?P<office>[^\s，,。;；:：》)）(（、“”]{2,40}?)\s*(?P<year>(?:19|20)\d\d)\s*年(?:度)?(?:政府)?信息公开(?:工作)?(?:年度)?报告")
@@ -170,7 +169,8 @@ def _headings(rows: list[Row], spec: FormSpec) -> dict[str, int]:
         for n, section in enumerate(spec.sections):
             if n < position or section.key in found:
                 continue
-            if numeral.group(1) == _NUMERALS[n] and any(norm(k) in folded for k in section.keywords):
+            own = _HEADING.match(section.label)
+            if own and own.group(1) == numeral.group(1) and any(norm(k) in folded for k in section.keywords):
                 found[section.key] = i
                 position = n + 1
                 break

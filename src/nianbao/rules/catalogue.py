@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from nianbao.findings import SEVERITIES
-from nianbao.resources import rules_dir
+from nianbao.resources import rule_file, rule_folders
 from nianbao.rules.compile import Instance, RuleError, fail, prefill_pair
 from nianbao.rules.kinds import REGISTRY, Field, Kind, Stage, kind_of
 from nianbao.spec import FormSpec
@@ -143,7 +143,7 @@ def read_rule_file(path: Path) -> tuple[Rule, ...]:
 
 @cache
 def load_rule_file(name: str) -> tuple[Rule, ...]:
-    return read_rule_file(rules_dir() / name)
+    return read_rule_file(rule_file(name))
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one per spec
@@ -203,7 +203,7 @@ def ruleset(spec: FormSpec) -> RuleSet:
 
 
 def all_rule_files() -> list[str]:
-    return sorted(p.name for p in rules_dir().glob("*.yaml"))
+    return sorted({p.name for folder in rule_folders() for p in folder.glob("*.yaml")})
 
 
 def all_rules() -> list[Rule]:

@@ -1,0 +1,83 @@
+"""A supervisor's run as a library call: check what came back, match it against the roster, write the
+annotated copies and the summary, and say what the exit code is. The CLI's ``check`` declares
+parameters and renders a ``Run``; Python users call ``check_round`` directly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nianbao.batch import PreviousDirError, check_many
+from nianbao.choices import Copies, FailOn, Status
+from nianbao.files import Destinations, OutputError, describe_os_error, folder_lock
+from nianbao.result import Result
+from nianbao.workers import Progress
+
+
+class RunError(Exception):
+    """The run could not be done as asked (a locked or unwritable output folder, an empty
+    --previous-dir); the message is one line of Chinese."""
+
+
+@dataclass
+class Run:
+    """What a run found: a result per file, the roster's collection, and the summary files written."""
+
+    results: list[Result]
+    collection: object | None = None  # collect.Collection, with a roster
+    summary: list[Path] = field(default_factory=list)
+
+    def count(self, *statuses: str) -> int:
+        """Files in any of ``statuses``."""
+        return sum(r.status in statuses for r in self.results)
+
+    @property
+    def partial(self) -> int:
+        """Files with cells the importer could not read."""
+        return sum(not r.complete for r in self.results)
+
+    def exit_code(self, fail_on: FailOn | str = FailOn.ERROR) -> int:
+        """2: a file could not be checked or only in part; 1: errors (or open 提示 with ``fail_on`` warning); else 0."""
+        if self.count(Status.FAILED) or self.partial:
+            return 2
+        warnings = FailOn(fail_on).counts_warnings and any(r.warnings for r in self.results)
+        return 1 if any(r.errors for r in self.results) or warnings else 0
+
+    def to_json(self) -> dict:
+        return {"version": 1, "files": [r.to_dict() for r in self.results]}
+
+
+def check_round(
+    inputs: Iterable[str | Path],
+    *,
+    roster=None,
+    year: int | None = None,
+    previous: Path | None = None,
+    previous_dir: Path | None = None,
+    out: Path | None = None,
+    copies: Copies | str = Copies.FINDINGS,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> Run:
+    """Check every file named by ``inputs`` (annotated copies beside them, or in ``out`` with the
+    summary); with a ``roster`` (roster.Roster), each office's status. Raises RunError when the run
+    cannot be done as asked; never for a bad file."""
+    from nianbao.collect import collect
+    from nianbao.summary import write_summary
+
+    destinations = Destinations()
+    try:
+        with folder_lock(out) if out is not None else nullcontext():
+            results = check_many(inputs, out_dir=out, previous=previous, previous_dir=previous_dir, copies=Copies(copies).value,
+                                 jobs=jobs, progress=progress, destinations=destinations)
+            run = Run(results, collect(roster, results, year) if roster is not None else None)
+            if out is not None and (results or run.collection):
+                run.summary = write_summary(results, out, destinations, run.collection)
+                destinations.record(run.summary)
+    except (OutputError, PreviousDirError) as exc:
+        raise RunError(str(exc)) from None
+    except OSError as exc:  # the disk filled or the folder went away while writing the summary
+        raise RunError(f"无法写出汇总到 {out}：{describe_os_error(exc)}（已写出的文件完整，汇总未写出）") from None
+    return run
