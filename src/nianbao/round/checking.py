@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nianbao.batch import check_many, read_many
-from nianbao.check import Result
+from nianbao.result import Result
 from nianbao.collect import collect
 from nianbao.limits import LIMITS
 from nianbao.roster import Offices, office_key

@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from nianbao.check import Result
+from nianbao.result import Result
 from nianbao.collect import NEEDS_FIXING, Collection, Returned, identity_problems
 from nianbao.explanations import Explanation
 from nianbao.findings import Finding
