@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nianbao.batch import check_many, read_many
-from nianbao.result import Result
 from nianbao.collect import collect
 from nianbao.limits import LIMITS
+from nianbao.result import Result
 from nianbao.roster import Offices, office_key
 from nianbao.round.store import OfficeRecord, Round, Submission, digest_of
 

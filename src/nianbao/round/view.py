@@ -9,10 +9,10 @@ import datetime as dt
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from nianbao.result import Result
 from nianbao.collect import NEEDS_FIXING, Collection, Returned, identity_problems
 from nianbao.explanations import Explanation
 from nianbao.findings import Finding
+from nianbao.result import Result
 from nianbao.roster import Offices, Roster
 from nianbao.round.store import ExplanationRecord, OfficeRecord, Round, Submission
 

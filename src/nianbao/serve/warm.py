@@ -8,16 +8,15 @@ import tempfile
 from pathlib import Path
 
 from nianbao.annotate import annotate
-from nianbao.check import check
+from nianbao.pipeline import check
 from nianbao.rules.catalogue import ruleset
 from nianbao.samples import base_values
-from nianbao.spec import load_spec
+from nianbao.spec import all_specs
 from nianbao.template import build
 
 
 def warm() -> None:
-    for format_id in ("2019", "2021"):
-        spec = load_spec(format_id)
+    for spec in all_specs():
         ruleset(spec)
         with tempfile.TemporaryDirectory(prefix="nianbao-warm-") as tmp:
             path = build(spec, Path(tmp, "warm.xlsx"), values=base_values(spec, spec.year_from) | {"meta.office": "某县人民政府"})
