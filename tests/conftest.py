@@ -60,3 +60,12 @@ def soffice(tmp_path_factory):
         )
 
     return convert
+
+
+def pytest_collection_modifyitems(items):
+    """A test that drives a real application (LibreOffice through ``soffice`` or ``require_libreoffice``)
+    is slow: the fast tier (``-m "not slow"``) leaves it to the full run."""
+    for item in items:
+        source = getattr(getattr(item, "function", None), "__code__", None)
+        if "soffice" in item.fixturenames or (source and "require_libreoffice" in source.co_names):
+            item.add_marker(pytest.mark.slow)

@@ -266,6 +266,7 @@ def test_second_collection_after_fixes_and_explanations(round_):
     assert copy.cell(4, header.index(TEXT_HEADER) + 1).value.startswith("本机关为县人民政府")
 
 
+@pytest.mark.slow
 def test_an_explained_warning_is_not_open_and_a_stale_explanation_is_listed(tmp_path, cli):
     late = {"meta.published": dt.date(2026, 3, 1), "t3.r1.natural": "0件"}  # F101 and C008: two 提示
     source = build(SPEC, tmp_path / "报告.xlsx", values=base_values(SPEC, 2025) | late)
@@ -287,6 +288,7 @@ def test_an_explained_warning_is_not_open_and_a_stale_explanation_is_listed(tmp_
     assert "说明已不再需要 F101" in shown.stdout
 
 
+@pytest.mark.slow
 def test_distribute_with_buttons_and_a_bad_roster_from_the_command_line(tmp_path, cli):
     roster = tmp_path / "名单.csv"
     roster.write_bytes("机关名称,编码\n东城区教育局,1\n".encode("gbk"))
@@ -307,6 +309,7 @@ def test_distribute_with_buttons_and_a_bad_roster_from_the_command_line(tmp_path
     assert wrong_year.returncode == 2 and "不适用于 2025 年度" in wrong_year.stderr
 
 
+@pytest.mark.slow
 def test_an_unreadable_return_counts_for_its_office_by_the_distributed_file_name(tmp_path, cli):
     roster = tmp_path / "名单.csv"
     roster.write_text("编码,机关名称\n3203,东城区教育局\n3204,东城区公安局\n", encoding="utf-8")

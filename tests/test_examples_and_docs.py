@@ -41,12 +41,14 @@ def test_consecutive_years_show_the_cross_year_mismatch():
     assert nianbao.check(EXAMPLES / "shixian-2022.xlsx").findings == []
 
 
+@pytest.mark.slow
 def test_docs_rules_md_is_generated_from_the_rule_files():
     assert (ROOT / "docs" / "rules.md").read_text(encoding="utf-8") == rules_markdown(), (
         f"docs/rules.md is stale: run `{sys.executable} -m nianbao rules docs -o docs/rules.md`"
     )
 
 
+@pytest.mark.slow
 def test_rules_explain(cli):
     run = cli("rules", "explain", "b301")
     assert run.returncode == 0

@@ -98,6 +98,7 @@ def test_a_hostile_batch_answers_every_file_and_changes_none(hostile_batch):
     assert (out / "汇总.xlsx").exists() and (out / "summary.csv").exists()
 
 
+@pytest.mark.slow
 def test_each_case_has_its_answer_in_the_batch(hostile_batch, good, tmp_path):
     _, _, run, _ = hostile_batch
     files = {Path(f["path"]).name: f for f in json.loads(run.stdout)["files"]}

@@ -531,21 +531,34 @@ def rules_explain(rule_id: str = typer.Argument(..., help="规则编号，如 B3
     out.print(text, markup=False)
 
 
+def _write_or_print(text: str, output: Path | None) -> None:
+    from nianbao.files import atomic_path
+
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        with atomic_path(output) as tmp:
+            Path(tmp).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _stop(f"无法写出 {output}：{describe_os_error(exc)}")
+    out.print(f"已生成 {escape(str(output))}")
+
+
 @rules_app.command("docs")
 def rules_docs(output: Path = typer.Option(None, "-o", "--output", help="输出文件（不给出时打印）/ output file, else printed")):
     """由规则文件生成规则文档 / the rule catalogue as Markdown (docs/rules.md in the repository)."""
     from nianbao.docs import rules_markdown
-    from nianbao.files import atomic_path
 
-    if output is None:
-        sys.stdout.write(rules_markdown())
-        return
-    try:
-        with atomic_path(output) as tmp:
-            Path(tmp).write_text(rules_markdown(), encoding="utf-8")
-    except OSError as exc:
-        _stop(f"无法写出 {output}：{describe_os_error(exc)}")
-    out.print(f"已生成 {escape(str(output))}")
+    _write_or_print(rules_markdown(), output)
+
+
+@rules_app.command("schema")
+def rules_schema(output: Path = typer.Option(None, "-o", "--output", help="输出文件（不给出时打印）/ output file, else printed")):
+    """规则文件的 JSON Schema（编辑器据此补全和提示错误）/ a JSON Schema of the rule files, for editors."""
+    from nianbao.rules.catalogue import json_schema
+
+    _write_or_print(json.dumps(json_schema(), ensure_ascii=False, indent=1) + "\n", output)
 
 
 @rules_app.command("test")

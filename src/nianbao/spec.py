@@ -274,10 +274,16 @@ def load_spec_file(path: Path) -> FormSpec:
 
 
 @cache
+def _loaded(path: Path) -> FormSpec:
+    """One object per spec file, whichever name it is asked by (its caches are keyed by identity)."""
+    return load_spec_file(path)
+
+
+@cache
 def load_spec(format_id: str) -> FormSpec:
     """Load a spec by id ("gov-2019") or short name ("2019")."""
     for path in spec_files():
-        spec = load_spec_file(path)
+        spec = _loaded(path)
         if format_id in (spec.id, spec.short):
             return spec
     raise SpecError(f"未知的报告格式 “{format_id}”（可用：{', '.join(s.short for s in all_specs())}）")
