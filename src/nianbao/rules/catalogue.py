@@ -36,7 +36,7 @@ COMMON = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: each is loaded once
 class Rule:
     """A loaded rule: the common fields, and its kind's fields (``options``, read as attributes)."""
 
@@ -51,11 +51,10 @@ class Rule:
     cases: dict
     options: dict = field(default_factory=dict)
 
-    def __getattr__(self, name: str):
-        options = self.__dict__.get("options")
-        if options is None or name.startswith("__") or name not in options:
-            raise AttributeError(name)
-        return options[name]
+    def __post_init__(self) -> None:
+        # The kind's fields read as attributes (rule.check, rule.tolerance), as plain ones: rules are read in hot loops.
+        for name, value in self.options.items():
+            object.__setattr__(self, name, value)
 
     @property
     def stage(self) -> Stage:
@@ -163,7 +162,14 @@ class RuleSet:
 
     def at(self, stage: Stage, kind: str) -> list[Rule]:
         """The rules of ``kind`` that run in ``stage``."""
-        return [r for r in self.of_kind(kind) if r.stage == stage]
+        return self._stages.get((stage, kind), [])
+
+    @cached_property
+    def _stages(self) -> dict[tuple[Stage, str], list[Rule]]:
+        stages: dict[tuple[Stage, str], list[Rule]] = {}
+        for rule in self.rules:
+            stages.setdefault((rule.stage, rule.kind), []).append(rule)
+        return stages
 
     @cached_property
     def _kinds(self) -> dict[str, list[Rule]]:

@@ -5,6 +5,8 @@ prefilled): one finding instead of one per blank cell, and then no blank cell ge
 
 from __future__ import annotations
 
+from functools import cache
+
 from nianbao.findings import Hit
 from nianbao.rules.kinds.base import Field, Kind, as_tuple, register
 from nianbao.spec import CELL_TYPES
@@ -18,15 +20,21 @@ def applies(rule, cell) -> bool:
     return (not rule.types or cell.type in rule.types) and (not rule.required_only or cell.required)
 
 
-def _unfilled(rules, rule, values) -> list[str]:
-    """The cells an ``unfilled`` rule covers when every one of them is blank, else none."""
+@cache
+def _covered(rules, rule) -> tuple[str, ...]:
+    """The cells an ``unfilled`` rule covers: those of its types, but what distribution prefills."""
     from nianbao.rules.catalogue import prefills
 
     given = {key for key, _ in prefills(rules)}  # a distributed template comes with these filled
-    keys = [k for k, c in rules.spec.cells.items() if applies(rule, c) and k not in given]
+    return tuple(k for k, c in rules.spec.cells.items() if applies(rule, c) and k not in given)
+
+
+def _unfilled(rules, rule, values) -> tuple[str, ...]:
+    """The cells an ``unfilled`` rule covers when every one of them is blank, else none."""
+    keys = _covered(rules, rule)
     # In a published report a cell the importer could not find was as blank as the rest.
     empty = {"blank", "missing", "absent"} if values.imported else {"blank"}
-    return keys if keys and all(getattr(values.issues.get(k), "issue", None) in empty for k in keys) else []
+    return keys if keys and all(getattr(values.issues.get(k), "issue", None) in empty for k in keys) else ()
 
 
 @register
