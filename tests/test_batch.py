@@ -218,3 +218,24 @@ def test_years_pair_by_roster_code_when_the_office_was_renamed(tmp_path):
     results = {r.path.stem: r for r in check_many([tmp_path], copies="none", jobs=1)}
     assert results["2025"].previous == {"path": str(tmp_path / "2024.xlsx"), "match": "code"}
     assert MATCHES["code"] == "下发标识中的名单编码一致"
+
+
+def test_a_forwarded_template_is_paired_with_last_year_of_the_office_it_is_for(tmp_path):
+    """林业局 filled 住建局's forwarded template: its own 2024 report is its last year, not 住建局's."""
+    from nianbao.batch import check_many
+    from nianbao.samples import base_values
+    from nianbao.template import build
+
+    spec = load_spec("2021")
+
+    def report(name: str, office: str, year: int, carry_out: int, code: str | None = None, meant: str | None = None) -> Path:
+        values = base_values(spec, year) | {"meta.office": office, "t3.carry_out.natural": carry_out, "t3.carry_out.total": carry_out,
+                                            "t3.new.natural": carry_out, "t3.new.total": carry_out}
+        identity = {"roster_code": code, "roster_office": meant, "roster_year": str(year)} if code else None
+        return build(spec, tmp_path / name, values=values, identity=identity)
+
+    report("住建局-2024.xlsx", "示例县住房和城乡建设局", 2024, 0, code="007", meant="示例县住房和城乡建设局")
+    own = report("林业局-2024.xlsx", "示例县林业局", 2024, 0)
+    forwarded = report("林业局-2025.xlsx", "示例县林业局", 2025, 0, code="007", meant="示例县住房和城乡建设局")
+    results = {r.path.name: r for r in check_many([tmp_path], copies="none", jobs=1)}
+    assert results[forwarded.name].previous == {"path": str(own), "match": "exact"}
