@@ -193,3 +193,22 @@ def test_the_readme_round_on_the_bundled_example(tmp_path, cli):
     env = {k: v for k, v in os.environ.items() if k != "NIANBAO_ADMIN_PASSWORD"}
     missing = subprocess.run([sys.executable, "-m", "nianbao", "serve", str(out)], capture_output=True, text=True, env=env, timeout=120)
     assert missing.returncode == 2 and "NIANBAO_ADMIN_PASSWORD" in missing.stderr  # no password yet: says how to set one
+
+
+def test_check_round_with_nothing_to_add_says_so(tmp_path, cli):
+    Round.open(tmp_path / "轮次", create=True)
+    run = cli("check", tmp_path / "没有这个文件夹", "--round", tmp_path / "轮次")
+    assert run.returncode == 2 and "没有找到要检查的文件" in run.stderr and "Traceback" not in run.stderr
+    run = cli("check", tmp_path, "--round", tmp_path / "不是轮次")
+    assert run.returncode == 2 and "不是一个轮次文件夹" in run.stderr
+
+
+def test_the_schema_is_portable_sql():
+    """The same tables for PostgreSQL (a province-wide server): every column type has a PostgreSQL form."""
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateTable
+
+    from nianbao.round.tables import metadata
+
+    ddl = [str(CreateTable(table).compile(dialect=postgresql.dialect())) for table in metadata.sorted_tables]
+    assert any("BYTEA" in d for d in ddl) and len(ddl) == 8

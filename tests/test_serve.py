@@ -74,11 +74,11 @@ def upload(client, path: str, data: bytes, name: str = "报告.xlsx", json_answe
     return client.post(path, files={"file": (name, data, "application/octet-stream")}, headers=headers, follow_redirects=False)
 
 
-def login(client) -> str:
-    page = client.get("/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    wrong = client.post("/login", data={"user": "admin", "password": "guess", "csrf": csrf}, follow_redirects=False)
-    assert wrong.status_code == 401 and "密码不正确" in wrong.text
+def login(client, guess_first: bool = False) -> str:
+    if guess_first:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+        wrong = client.post("/login", data={"user": "admin", "password": "guess", "csrf": csrf}, follow_redirects=False)
+        assert wrong.status_code == 401 and "密码不正确" in wrong.text
     csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
     done = client.post("/login", data={"user": "admin", "password": PASSWORD, "csrf": csrf}, follow_redirects=False)
     assert done.status_code == 303, done.text
@@ -120,7 +120,7 @@ def test_a_whole_round_through_the_server(served, tmp_path):
     assert "attachment" in copy.headers["content-disposition"] and "sandbox" in copy.headers["content-security-policy"]
     assert "检查结果" in load_workbook(io.BytesIO(copy.content)).sheetnames
 
-    csrf = login(client)
+    csrf = login(client, guess_first=True)
     roster_page = client.get("/admin", params={"q": "教育"})
     assert OFFICES[0][1] in roster_page.text and OFFICES[1][1] not in roster_page.text
     office_id = served["store"].offices()[0].id
@@ -173,7 +173,11 @@ def test_wrong_or_revoked_links_get_404_and_are_logged(served):
     page = client.post(f"/admin/office/{office.id}/link", data={"csrf": csrf})
     new = re.search(r'id="new-link">http://testserver(/o/[^<]+)<', page.text).group(1)
     assert client.get(served["paths"][2]).status_code == 404 and client.get(new).status_code == 200
-    served["paths"][2] = new
+    client.post(f"/admin/office/{office.id}/revoke", data={"csrf": csrf})
+    assert client.get(new).status_code == 404  # revoked: no link works until a new one is made
+    page = client.post(f"/admin/office/{office.id}/link", data={"csrf": csrf})
+    served["paths"][2] = re.search(r'id="new-link">http://testserver(/o/[^<]+)<', page.text).group(1)
+    assert {"link_revoked", "link_issued"} <= {e["kind"] for e in store.events(office.id)}
 
 
 def test_uploads_are_capped_before_parsing_and_sniffed(served):

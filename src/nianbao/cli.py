@@ -341,6 +341,8 @@ def _check_round(inputs: list[str], location: str, out_dir: Path | None, previou
     try:
         with folder_lock(out_dir):
             intake = add_collection(store, inputs, year=year, jobs=jobs)
+            if not intake.files:
+                _stop("没有找到要检查的文件（.xlsx/.xlsm，或 .txt/.md/.html/.docx/.pdf 报告）")
             check_round(store, previous_dir=previous_dir, jobs=jobs)
             view = round_view(store)
             summary = export(store, out_dir, Destinations(), view)

@@ -144,6 +144,34 @@ def _rows(path: Path) -> list[list]:
     raise RosterError(f"名单 {path.name} 应为 .xlsx 或 .csv 文件")
 
 
+def _header_row(rows: list[list], name: str) -> tuple[int, dict[str, int]]:
+    """The header row among the first rows (its index, and the column of each header found)."""
+    for top, row in enumerate(rows[:HEADER_ROWS]):
+        found: dict[str, int] = {}
+        for col, cell in enumerate(row):
+            for column, texts in HEADERS.items():
+                if column not in found and _header(cell) in texts:
+                    found[column] = col
+        if "name" in found:
+            return top, found
+    raise RosterError(f"名单 {name} 的前 {HEADER_ROWS} 行中没有“机关名称”列；请在表头写“机关名称”")
+
+
+def _duplicates(offices: list[Office]) -> list[str]:
+    """A line for every office whose normalised name or code an earlier row has."""
+    problems = []
+    for what, key in (("机关名称", lambda o: office_key(o.name)), ("编码", lambda o: o.code)):
+        first: dict[str, Office] = {}
+        for office in offices:
+            value = key(office)
+            if value and value in first:
+                shown = office.name if what == "机关名称" else office.code
+                problems.append(f"第 {first[value].row} 行与第 {office.row} 行的{what}重复：“{shown}”")
+            elif value:
+                first[value] = office
+    return problems
+
+
 def read_roster(path: str | Path) -> Roster:
     """Read a roster; raises RosterError naming every problem (one line each)."""
     path = Path(path)
@@ -157,16 +185,7 @@ def read_roster(path: str | Path) -> Roster:
         raise RosterError(f"无法读取名单 {path}：{describe_os_error(exc)}") from None
     except Exception as exc:  # a damaged workbook: calamine and zipfile raise many kinds
         raise RosterError(f"名单 {path.name} 已损坏，无法读取（{type(exc).__name__}）") from None
-    for top, row in enumerate(rows[:HEADER_ROWS]):
-        found = {}
-        for col, cell in enumerate(row):
-            for column, texts in HEADERS.items():
-                if column not in found and _header(cell) in texts:
-                    found[column] = col
-        if "name" in found:
-            break
-    else:
-        raise RosterError(f"名单 {path.name} 的前 {HEADER_ROWS} 行中没有“机关名称”列；请在表头写“机关名称”")
+    top, found = _header_row(rows, path.name)
     problems: list[str] = []
     offices: list[Office] = []
     blank = 0
@@ -174,22 +193,11 @@ def read_roster(path: str | Path) -> Roster:
         cells = {column: _text(row[col]) if col < len(row) else "" for column, col in found.items()}
         if not any(cells.values()):
             blank += 1
-            continue
-        if not cells["name"]:
+        elif not cells["name"]:
             problems.append(f"第 {n} 行没有机关名称")
-            continue
-        offices.append(Office(cells["name"], cells.get("code", ""), cells.get("contact", ""), cells.get("phone", ""), n, cells.get("kind", "")))
-    for what, key in (("机关名称", lambda o: office_key(o.name)), ("编码", lambda o: o.code)):
-        first: dict[str, Office] = {}
-        for office in offices:
-            value = key(office)
-            if not value:
-                continue
-            if value in first:
-                shown = office.name if what == "机关名称" else office.code
-                problems.append(f"第 {first[value].row} 行与第 {office.row} 行的{what}重复：“{shown}”")
-            else:
-                first[value] = office
+        else:
+            offices.append(Office(cells["name"], cells.get("code", ""), cells.get("contact", ""), cells.get("phone", ""), n, cells.get("kind", "")))
+    problems += _duplicates(offices)
     if problems:
         raise RosterError(f"名单 {path.name} 有 {len(problems)} 处问题：\n" + "\n".join(problems))
     if not offices:

@@ -134,9 +134,6 @@ class Round:
             raise RoundError(f"无法打开轮次数据库 {location}（{type(exc).__name__}）") from None
         return cls(engine, folder)
 
-    def close(self) -> None:
-        self.engine.dispose()
-
     # ------------------------------------------------------------------------------ settings
 
     def settings(self) -> dict[str, str]:

@@ -217,6 +217,7 @@ class Server:
         if not await self.call(password_ok, str(form.get("password", "")), self.store.setting("admin_password")):
             client = request.client.host if request.client else ""
             await self.call(lambda: self.store.log("login_failed", actor="anonymous", client=client))
+            await anyio.sleep(1)  # on top of scrypt's cost: guessing stays slow
             return await self.login_page(request, "密码不正确", 401)
         token, _ = await self.call(self.store.login)
         response = RedirectResponse("/admin", 303)
@@ -287,6 +288,15 @@ class Server:
         base = self.store.setting("url") or str(request.base_url)
         return await self.office_admin(request, office_link(base, token), csrf)
 
+    async def revoke(self, request: Request) -> Response:
+        if await self.supervisor(request, form=True) is None:
+            return _message("页面已过期：请刷新后再提交", 403, "/admin")
+        record = await self.call(self.store.office, request.path_params["id"])
+        if record is None:
+            return _message("没有这个机关", 404, "/admin")
+        await self.call(self.store.revoke_links, record.id)
+        return RedirectResponse(f"/admin/office/{record.id}", 303)
+
     async def stored_file(self, request: Request) -> Response:
         if await self.supervisor(request) is None:
             return self._login_required(request)
@@ -348,6 +358,7 @@ def create_app(store: Round, *, upload_bytes: int = UPLOAD_BYTES, slots: int | N
         Route("/admin/office/{id:int}", server.office_admin, methods=["GET"]),
         Route("/admin/office/{id:int}/review", server.review, methods=["POST"]),
         Route("/admin/office/{id:int}/link", server.relink, methods=["POST"]),
+        Route("/admin/office/{id:int}/revoke", server.revoke, methods=["POST"]),
         Route("/admin/explanation/{id:int}", server.decide, methods=["POST"]),
         Route("/admin/{what:str}/{id:int}", server.stored_file, methods=["GET"]),
         Route("/admin/export/{name:str}", server.export, methods=["GET"]),
