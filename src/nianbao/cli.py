@@ -327,12 +327,11 @@ def _open_round(location: str, create: bool = False):
 def _check_round(inputs: list[str], location: str, out_dir: Path | None, previous_dir: Path | None, year: int | None, jobs: int | None,
                  quiet: bool, fail_on: FailOn) -> None:
     """check --round: add the files to the round, check each office's latest submission, export the summary."""
-    from nianbao.batch import PreviousDirError
     from nianbao.files import Destinations, OutputError, folder_lock
-    from nianbao.round.checking import add_collection, check_round
+    from nianbao.round.checking import add_collection, check_latest
     from nianbao.round.export import export
     from nianbao.round.view import round_view
-    from nianbao.run import Run
+    from nianbao.run import Run, RunError
 
     store = _open_round(location)
     if out_dir is None and store.folder is None:
@@ -343,13 +342,13 @@ def _check_round(inputs: list[str], location: str, out_dir: Path | None, previou
             intake = add_collection(store, inputs, year=year, jobs=jobs)
             if not intake.files:
                 _stop("没有找到要检查的文件（.xlsx/.xlsm，或 .txt/.md/.html/.docx/.pdf 报告）")
-            check_round(store, previous_dir=previous_dir, jobs=jobs)
+            check_latest(store, previous_dir=previous_dir, jobs=jobs)
             view = round_view(store)
             summary = export(store, out_dir, Destinations(), view)
     except KeyboardInterrupt:
         err.print("已中断：已加入轮次的文件都是完整的，汇总未写出")
         raise typer.Exit(130) from None
-    except (OutputError, PreviousDirError) as exc:
+    except (OutputError, RunError) as exc:
         _stop(str(exc))
     except OSError as exc:
         _stop(f"无法写出汇总到 {out_dir}：{describe_os_error(exc)}")

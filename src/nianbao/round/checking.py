@@ -1,9 +1,10 @@
 """Checking a round's submissions with the batch checker, and adding a collection to the round.
 
 Only each office's latest submission is checked with the others of the round (materialised from
-its stored bytes into a scratch folder), so an office's earlier versions are history: never
-twins (Y003) or copies (Y403) of its latest. An upload is checked on its own, by the same engine
-in the same isolated worker processes, limits and time budget as a batch.
+its stored bytes into a scratch folder and passed to ``nianbao.check_round``), so an office's
+earlier versions are history: never twins (Y003) or copies (Y403) of its latest. An upload is
+checked on its own, by the same engine in the same isolated worker processes, limits and time
+budget as a batch.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nianbao.batch import check_many, read_many
+from nianbao.batch import read_many
 from nianbao.collect import collect
 from nianbao.limits import LIMITS
 from nianbao.result import Result
 from nianbao.roster import Offices, office_key
 from nianbao.round.store import OfficeRecord, Round, Submission, digest_of
+from nianbao.run import check_round
 
 
 @dataclass(frozen=True)
@@ -41,9 +43,9 @@ def check_files(files: list[File], *, previous_dir: Path | None = None, jobs: in
             path.parent.mkdir(parents=True)
             path.write_bytes(file.data)
             placed[str(path)] = file
-        checked = check_many(list(placed), out_dir=Path(tmp, "out"), previous_dir=previous_dir, jobs=jobs)
+        run = check_round(list(placed), previous_dir=previous_dir, jobs=jobs)  # the annotated copies beside the scratch files
         done = {}
-        for result in checked:
+        for result in run.results:
             file = placed[str(result.path)]
             copy = result.output.read_bytes() if result.output is not None else None
             result.path, result.output = Path(file.origin), None
@@ -121,7 +123,7 @@ def add_collection(store: Round, inputs: list[str], *, year: int | None = None, 
     return intake
 
 
-def check_round(store: Round, *, previous_dir: Path | None = None, jobs: int | None = None) -> int:
+def check_latest(store: Round, *, previous_dir: Path | None = None, jobs: int | None = None) -> int:
     """Check every office's latest submission (and the files of no office) together, as one batch, and
     keep the results; returns how many were checked."""
     subs: list[Submission] = list(store.latest().values())
