@@ -192,6 +192,9 @@ def test_uploads_are_capped_before_parsing_and_sniffed(served):
 
     streamed = client.post(me, content=chunks(), headers={"Content-Type": "multipart/form-data; boundary=x", "Accept": "application/json"})
     assert streamed.status_code == 413
+    form = client.post(me + "/explain", content=b"x" * (2 << 20), headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert form.status_code == 413  # every body is capped, not only uploads
+    assert client.post("/login", content=iter([b"password=x"]), headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 411
     pdf = upload(client, me, b"%PDF-1.4 not a workbook", name="报告.xlsx")
     assert pdf.status_code == 415 and "不是 Excel 工作簿" in pdf.json()["error"]
     docx = io.BytesIO()

@@ -33,10 +33,12 @@ from nianbao.round.distribution import office_link
 from nianbao.round.export import REMINDERS_XLSX, export
 from nianbao.round.store import OfficeRecord, Round, RoundError, password_ok
 from nianbao.round.view import REVIEW, OfficeView, round_view
-from nianbao.serve.security import LOGIN_COOKIE, SESSION_COOKIE, SecurityHeaders, attachment, basic_password, sniff
+from nianbao.serve.security import LOGIN_COOKIE, SESSION_COOKIE, BodyLimit, SecurityHeaders, attachment, basic_password, sniff
 
 HERE = Path(__file__).parent
 UPLOAD_BYTES = 8 << 20  # a filled template is about 30 KB
+FORM_SLACK = 64 * 1024  # what a request may carry besides the file (the multipart framing, other fields)
+FORM_BYTES = 1 << 20  # any other form: 说明 for every finding of a report fit in a few KB
 EXPORTS = ("汇总.xlsx", "summary.json", "summary.csv", REMINDERS_XLSX)
 EVENTS = {"received": "报送", "checked": "检查", "explained": "填写说明", "explanation_accepted": "说明被接受", "explanation_rejected": "说明被驳回",
           "returned": "退回修改", "approved": "通过", "link_issued": "发放链接", "link_revoked": "链接失效", "distributed": "下发"}
@@ -103,12 +105,12 @@ class Server:
     async def _body(self, request: Request) -> bytes | None:
         """The request body, or None as soon as it is past the cap (before anything is parsed)."""
         declared = request.headers.get("content-length")
-        if declared and (not declared.isdigit() or int(declared) > self.upload_bytes + 64 * 1024):
+        if declared and (not declared.isdigit() or int(declared) > self.upload_bytes + FORM_SLACK):
             return None
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
-            if len(body) > self.upload_bytes + 64 * 1024:
+            if len(body) > self.upload_bytes + FORM_SLACK:
                 return None
         return bytes(body)
 
@@ -117,7 +119,7 @@ class Server:
             yield body
 
         try:
-            form = await MultiPartParser(request.headers, replay(), max_files=1, max_fields=4, max_part_size=64 * 1024).parse()
+            form = await MultiPartParser(request.headers, replay(), max_files=1, max_fields=4, max_part_size=FORM_SLACK).parse()
         except MultiPartException:
             return None
         file = form.get("file")
@@ -365,7 +367,7 @@ def create_app(store: Round, *, upload_bytes: int = UPLOAD_BYTES, slots: int | N
         Route("/api/round", server.api_round, methods=["GET"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, limit=FORM_BYTES)])
 
 
 def run(store: Round, host: str, port: int) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import re
 import zipfile
 
 from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 # Pages: nothing but this server's own style sheet; no script, no frames, forms only to this server.
 PAGE_POLICY = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -27,6 +28,30 @@ class SecurityHeaders(BaseHTTPMiddleware):
         response.headers["X-Frame-Options"] = "DENY"
         response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+class BodyLimit:
+    """Refuse a form's body declared larger than ``limit`` (413), or of undeclared length (411), before
+    any handler reads it. Uploads are left to their handler, which caps them as they arrive and says so
+    in the answer's own form (page or JSON)."""
+
+    UPLOAD = re.compile(r"^/o/[^/]+$")
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS") and not self.UPLOAD.match(scope["path"]):
+            declared = dict(scope["headers"]).get(b"content-length")
+            refused = None
+            if declared is None:
+                refused = ("请求缺少长度", 411)
+            elif not declared.isdigit() or int(declared) > self.limit:
+                refused = ("请求过大", 413)
+            if refused:
+                await PlainTextResponse(*refused)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def attachment(data: bytes, name: str) -> Response:
