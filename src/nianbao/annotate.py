@@ -1,25 +1,26 @@
 """Write findings into a copy of the workbook as a layer nianbao owns.
 
 The layer is: one note per offending cell (our block, after any note of the user's), a fill
-colour by severity (the cell's previous fill is recorded so the next run can restore it), and
+colour by severity (the cell's previous format is recorded so the next run can restore it), and
 a 检查结果 sheet listing every finding with a link to its cell. Annotating again first removes
 the old layer, so runs never stack, and a user's own notes and colours survive.
+
+The copy is written by patching the package (nianbao.package): every part the layer does not
+touch is copied as it is, so text boxes, charts, images, sparklines, x14 conditional formats,
+tables and VBA survive byte for byte, and cached formula results stay. The package is bounded
+before it is parsed, as for a read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import zipfile
 from collections import defaultdict
 from pathlib import Path
 
-from openpyxl import load_workbook
-from openpyxl.cell.cell import MergedCell
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.styles.colors import Color
-from openpyxl.workbook import Workbook
-from openpyxl.worksheet.hyperlink import Hyperlink
+from python_calamine import CalamineWorkbook
 
 from nianbao import __version__
 from nianbao.explanations import (
@@ -36,9 +37,26 @@ from nianbao.explanations import (
 )
 from nianbao.files import atomic_path
 from nianbao.findings import ERROR, Finding
+from nianbao.limits import LimitError
+from nianbao.package import (
+    NOTE_FONT,
+    NewSheet,
+    Notes,
+    Package,
+    SheetXml,
+    Styles,
+    Workbook,
+    address,
+    bounded_sheets,
+    col_letters,
+    esc,
+    parse_address,
+    solid_fill,
+    utf8,
+)
 from nianbao.read import ReadError
 
-MARKS_SHEET = "_nianbao_marks"  # hidden: the fills we replaced, so the next run can restore them
+MARKS_SHEET = "_nianbao_marks"  # hidden: the formats we replaced, so the next run can restore them
 MARKER = "【nianbao 检查】"
 AUTHOR = "nianbao"
 FILLS = {ERROR: "FFFFC7CE", "提示": "FFFFEB9C"}
@@ -47,60 +65,12 @@ _HEADER = ["序号", "严重程度", RULE_HEADER, "位置", "表", "行", "列",
 _COLUMNS = "ABCDEFGHIJKLM"
 EXPLAIN_COLUMN = _COLUMNS[_HEADER.index(TEXT_HEADER)]
 EXPLAIN_FILL = "FFFFF2CC"  # the template's input colour: the 说明 column is for the clerk to write in
-
-
-def _color_json(color: Color | None) -> dict | None:
-    if color is None:
-        return None
-    return {"type": color.type, "value": color.value, "tint": color.tint}
-
-
-def _color_from(data: dict | None) -> Color | None:
-    if not data:
-        return None
-    return Color(**{data["type"]: data["value"]}, tint=data.get("tint") or 0)
-
-
-def _fill_json(fill) -> str:
-    return json.dumps({"type": fill.fill_type, "fg": _color_json(fill.fgColor), "bg": _color_json(fill.bgColor)})
-
-
-def _fill_from(text: str) -> PatternFill:
-    data = json.loads(text)
-    if not data.get("type"):
-        return PatternFill(fill_type=None)
-    return PatternFill(fill_type=data["type"], fgColor=_color_from(data["fg"]), bgColor=_color_from(data["bg"]))
-
-
-def _ours(fill) -> bool:
-    return fill.fill_type == "solid" and fill.fgColor.type == "rgb" and fill.fgColor.rgb in (*FILLS.values(), UNREAD_FILL)
+MARKS_HEADER = ["sheet", "cell", "original_fill", "original_style"]
 
 
 def user_part(text: str) -> str:
     """A note's text without our block: what the user wrote."""
     return text.split(MARKER, 1)[0].rstrip()
-
-
-def clear(wb: Workbook) -> None:
-    """Remove nianbao's layer: restore replaced fills, strip our note blocks, drop our sheets
-    (the explanations they held are in the findings being written, or the result's ``stale``)."""
-    if MARKS_SHEET in wb.sheetnames:
-        marks = wb[MARKS_SHEET]
-        for sheet, address, original in marks.iter_rows(min_row=2, values_only=True):
-            if sheet in wb.sheetnames and address:
-                cell = wb[sheet][address]
-                if _ours(cell.fill):  # a fill the user changed after our run is theirs now
-                    cell.fill = _fill_from(original)
-        del wb[MARKS_SHEET]
-    for sheet in (RESULTS_SHEET, STORE_SHEET):
-        if sheet in wb.sheetnames:
-            del wb[sheet]
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for cell in row:
-                if cell.comment is not None and MARKER in cell.comment.text:
-                    user = user_part(cell.comment.text)
-                    cell.comment = Comment(user, cell.comment.author or "") if user else None
 
 
 def note_text(findings: list[Finding]) -> str:
@@ -153,90 +123,291 @@ def results_rows(findings: list[Finding], source: str, stale: list[Explanation] 
     return rows
 
 
-def _writable(ws, address: str):
-    """The cell that carries a note at ``address``: itself, or the first cell of the merged range
-    it was put into (openpyxl cannot annotate the other cells of a merge); None when merges that
-    overlap (which Excel would refuse) leave no such cell: the 检查结果 sheet still lists it."""
-    cell = ws[address]
-    if not isinstance(cell, MergedCell):
-        return cell
-    for merged in ws.merged_cells.ranges:
-        if cell.coordinate in merged:
-            first = ws.cell(merged.min_row, merged.min_col)
-            if not isinstance(first, MergedCell):
-                return first
-    return None
+
+# --- the 检查结果 sheet ------------------------------------------------------------------------------
+
+# Widest a column grows to fit its content (in character widths) before its text wraps.
+_WIDEST = dict(zip(_COLUMNS, (6, 9, 7, 16, 18, 30, 18, 60, 12, 12, 30, 16, 40), strict=True))
+_LINE_PT = 13.5  # one line of 10 pt 宋体
+_FONT = '<sz val="10"/><name val="宋体"/><family val="3"/><charset val="134"/>'
+_BORDER = ('<border>' + "".join(f'<{side} style="thin"><color rgb="FFBFBFBF"/></{side}>' for side in ("left", "right", "top", "bottom"))
+           + "<diagonal/></border>")
 
 
-def _mark(cell, text: str, fill: str, marks) -> None:
-    """Our note block (after the user's note) and our fill on ``cell``, its old fill recorded."""
-    user = cell.comment.text if cell.comment is not None else ""
-    comment = Comment(f"{user}\n\n{text}" if user else text, AUTHOR)
-    comment.width, comment.height = note_size(comment.text)
-    cell.comment = comment
-    marks.append([cell.parent.title, cell.coordinate, _fill_json(cell.fill)])
-    cell.fill = PatternFill(fill_type="solid", fgColor=fill, bgColor=fill)
+def _display(text: str) -> int:
+    """Width of a text in character widths: a Chinese character takes two."""
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
 
 
-def _apply(wb: Workbook, findings: list[Finding], unread: dict[tuple[str, str], str]) -> None:
-    marks = wb.create_sheet(MARKS_SHEET)
-    marks.append(["sheet", "cell", "original_fill"])
-    marks.sheet_state = "hidden"
-    for (sheet, address), group in by_place(findings, wb.sheetnames).items():
-        cell = _writable(wb[sheet], address)
-        if cell is not None:
-            _mark(cell, note_text(group), FILLS[severity_of(group)], marks)
-    for (sheet, address), why in unread.items():
-        cell = _writable(wb[sheet], address) if sheet in wb.sheetnames else None
-        if cell is not None and cell.comment is None:
-            _mark(cell, f"{MARKER}\n未能读取（读取的限度，不是报告的错误）：{why}", UNREAD_FILL, marks)
+def _lines(text: str, width: float) -> int:
+    per = max(1, int(width) - 1)
+    return sum(max(1, -(-_display(line) // per)) for line in text.split("\n"))
 
 
-def _results_sheet(wb: Workbook, findings: list[Finding], source: str, stale: list[Explanation], reading: str) -> None:
-    ws = wb.create_sheet(RESULTS_SHEET, 0)
-    for row in results_rows(findings, source, stale, reading):
-        ws.append(row)
-        for cell in ws[ws.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # text from a report, never a formula, whatever it starts with
-    ws["A1"].font = Font(bold=True, size=13, color="9C0006" if any(f.severity == ERROR for f in findings) else "375623")
-    for cell in ws[3]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill(fill_type="solid", fgColor="FFF2F2F2")
-    for row, f in enumerate(findings, 4):
-        ws.cell(row, 2).fill = PatternFill(fill_type="solid", fgColor=FILLS[f.severity])
-        if f.sheet in wb.sheetnames and f.cell:
-            link = ws.cell(row, 4)
-            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{f.sheet}'!{f.cell}", display=link.value)
-            link.font = Font(color="0563C1", underline="single")
-        ws.cell(row, 8).alignment = Alignment(wrap_text=True, vertical="top")
-    for row in range(4, ws.max_row + 1):
-        if ws.cell(row, len(_HEADER) - 1).value:  # a finding or a stale explanation: its 说明 cell invites writing
-            ws.cell(row, len(_HEADER)).fill = PatternFill(fill_type="solid", fgColor=EXPLAIN_FILL)
-            ws.cell(row, len(_HEADER)).alignment = Alignment(wrap_text=True, vertical="top")
-    for col, width in zip(_COLUMNS, (6, 9, 7, 12, 18, 30, 18, 60, 10, 10, 22, 14, 40), strict=True):
-        ws.column_dimensions[col].width = width
-    ws.freeze_panes = "A4"
+class _ResultStyles:
+    """The cell formats of the sheets nianbao adds, appended to the workbook's styles once."""
+
+    def __init__(self, styles: Styles):
+        self.styles = styles
+        self.cache: dict[tuple, int] = {}
+
+    def __call__(self, font: str = "", fill: str | None = None, border: bool = True, wrap: bool = True) -> int:
+        key = (font, fill, border, wrap)
+        if key not in self.cache:
+            font_id = self.styles.add("fonts", f"<font>{font}{_FONT if 'sz val' not in font else ''}</font>")
+            fill_id = self.styles.add("fills", solid_fill(fill)) if fill else 0
+            border_id = self.styles.add("borders", _BORDER) if border else 0
+            align = '<alignment vertical="top" wrapText="1"/>' if wrap else ""
+            self.cache[key] = self.styles.add("cellXfs", f'<xf numFmtId="0" fontId="{font_id}" fillId="{fill_id}" borderId="{border_id}" '
+                                              f'xfId="0" applyFont="1" applyFill="1" applyBorder="1" applyAlignment="1">{align}</xf>')
+        return self.cache[key]
+
+
+def _cell(row: int, col: int, value: object, style: int) -> str:
+    ref = f"{col_letters(col)}{row}"
+    if value is None or value == "":
+        return f'<c r="{ref}" s="{style}"/>'
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f'<c r="{ref}" s="{style}"><v>{value}</v></c>'
+    return f'<c r="{ref}" s="{style}" t="inlineStr"><is><t xml:space="preserve">{esc(value)}</t></is></c>'
+
+
+def _widths(rows: list[list]) -> dict[str, float]:
+    """Each column as wide as its content (header included), up to its widest."""
+    widths = {}
+    for i, col in enumerate(_COLUMNS):
+        content = max((_display(str(r[i])) for r in rows if i < len(r) and r[i] not in (None, "")), default=0)
+        widths[col] = float(min(max(content, _display(_HEADER[i])) + 2, _WIDEST[col]))
+    return widths
+
+
+def _styles_of(findings: list[Finding], rows: list[list], sheets: list[str], style: _ResultStyles) -> dict[tuple[int, int], int]:
+    """The format of every cell of the table (rows from 3): header, severity fills, links, 说明."""
+    out = {}
+    for col in range(1, len(_HEADER) + 1):
+        out[(3, col)] = style("<b/>", "FFF2F2F2")
+    explain = len(_HEADER)
+    for r in range(4, len(rows) + 1):
+        row = rows[r - 1]
+        if not row or len(row) < explain:
+            continue
+        for col in range(1, explain + 1):
+            out[(r, col)] = style()
+        if row[explain - 2]:  # a finding or a stale explanation: its 说明 cell invites writing
+            out[(r, explain)] = style(fill=EXPLAIN_FILL)
+    for r, f in enumerate(findings, 4):
+        out[(r, 2)] = style(fill=FILLS[f.severity])
+        if f.sheet in sheets and f.cell:
+            out[(r, 4)] = style('<u/><color rgb="FF0563C1"/>')
+    return out
+
+
+def _results_xml(findings: list[Finding], rows: list[list], sheets: list[str], style: _ResultStyles) -> bytes:
+    widths = _widths(rows[2:])
+    formats = _styles_of(findings, rows, sheets, style)
+    title = style('<b/><sz val="13"/><color rgb="{}"/><name val="宋体"/><family val="3"/><charset val="134"/>'.format(
+        "FF9C0006" if any(f.severity == ERROR for f in findings) else "FF375623"), border=False, wrap=False)
+    plain = style(border=False, wrap=False)
+    out = []
+    for r, row in enumerate(rows, 1):
+        cells = []
+        for c in range(1, len(_HEADER) + 1):
+            value = row[c - 1] if c - 1 < len(row) else None
+            s = formats.get((r, c), title if r == 1 else plain)
+            if value not in (None, "") or (r, c) in formats:
+                cells.append(_cell(r, c, value, s))
+        lines = max((_lines(str(v), widths[_COLUMNS[i]]) for i, v in enumerate(row) if v not in (None, "")), default=1) if r >= 3 else 1
+        height = f' ht="{lines * _LINE_PT + 3:.1f}" customHeight="1"' if r >= 3 else (' ht="20" customHeight="1"' if r == 1 else "")
+        out.append(f'<row r="{r}"{height}>{"".join(cells)}</row>')
+    cols = "".join(f'<col min="{i}" max="{i}" width="{widths[c]}" customWidth="1"/>' for i, c in enumerate(_COLUMNS, 1))
+    links = "".join(f'<hyperlink ref="D{r}" location="{esc(f"{chr(39)}{f.sheet}{chr(39)}!{f.cell}")}" display="{esc(f"{f.sheet}!{f.cell}")}"/>'
+                    for r, f in enumerate(findings, 4) if f.sheet in sheets and f.cell)
+    last = len(_COLUMNS)
+    filt = f'<autoFilter ref="A3:{col_letters(last)}{3 + len(findings)}"/>' if findings else ""
     # Printed landscape on A4, every column (说明 included) on the page, the header on every page.
-    ws.page_setup.orientation, ws.page_setup.paperSize = "landscape", ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = "3:3"
-    if findings:
-        ws.auto_filter.ref = f"A3:{_COLUMNS[-1]}{3 + len(findings)}"
-    wb.active = 0
-    for sheet in wb.worksheets:
-        sheet.sheet_view.tabSelected = sheet is ws
+    xml = (f'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+           '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
+           '<sheetViews><sheetView tabSelected="1" workbookViewId="0"><pane ySplit="3" topLeftCell="A4" activePane="bottomLeft" '
+           'state="frozen"/><selection pane="bottomLeft" activeCell="A4" sqref="A4"/></sheetView></sheetViews>'
+           f'<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols><sheetData>{"".join(out)}</sheetData>{filt}'
+           + (f"<hyperlinks>{links}</hyperlinks>" if links else "")
+           + '<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.5" header="0.3" footer="0.3"/>'
+           '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/></worksheet>')
+    return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + utf8(xml)
 
 
-def _store(wb: Workbook, explanations: list[Explanation]) -> None:
-    if explanations:
-        ws = wb.create_sheet(STORE_SHEET)
-        for row in store_rows(explanations):
-            ws.append(row)
-            for cell in ws[ws.max_row]:
-                cell.data_type = "s"
-        ws.sheet_state = "hidden"
+def _plain_sheet(rows: list[list]) -> bytes:
+    """A hidden sheet of text rows (nianbao's records)."""
+    body = "".join(f'<row r="{r}">' + "".join(_cell(r, c, v, 0).replace(' s="0"', "") for c, v in enumerate(row, 1)) + "</row>"
+                   for r, row in enumerate(rows, 1))
+    return utf8(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                f'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{body}</sheetData></worksheet>')
+
+
+# --- the layer -------------------------------------------------------------------------------------------
+
+
+def _writable(merges: list[tuple[int, int, int, int]], place: tuple[int, int]) -> tuple[int, int] | None:
+    """The cell that carries a note at ``place``: itself, or the first cell of the merged range it
+    was put into; None when merges that overlap (which Excel would refuse) leave no such cell (the
+    检查结果 sheet still lists it)."""
+    def covered(p: tuple[int, int]) -> bool:  # inside a merge without being its first cell
+        return any(r1 <= p[0] <= r2 and c1 <= p[1] <= c2 and p != (r1, c1) for r1, c1, r2, c2 in merges)
+
+    if not covered(place):
+        return place
+    return next(((r1, c1) for r1, c1, r2, c2 in merges if r1 <= place[0] <= r2 and c1 <= place[1] <= c2 and not covered((r1, c1))),
+                None)
+
+
+def _original_fill(value: object) -> str | None:
+    """The fill a mark recorded, as a <fill> (None: no fill): ARGB or #RRGGBB (ours, the 检查
+    button's), or the JSON of copies written by openpyxl before."""
+    text = str(value or "").strip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+            text = (data.get("fg") or {}).get("value") if data.get("type") else ""
+        except (ValueError, AttributeError):
+            return None
+    text = str(text or "").lstrip("#").upper()
+    text = "FF" + text if len(text) == 6 else text
+    return solid_fill(text) if len(text) == 8 and all(c in "0123456789ABCDEF" for c in text) else None
+
+
+def _marks(path: Path) -> list[list]:
+    """The rows of the hidden record of an earlier run (the sheet was bounded before)."""
+    try:
+        return CalamineWorkbook.from_path(str(path)).get_sheet_by_name(MARKS_SHEET).to_python()[1:]
+    except Exception:  # a record that cannot be read restores nothing; our fills then stay as the user's
+        return []
+
+
+class _Layer:
+    """One copy being written: the old layer found and removed, the new one added."""
+
+    OURS = {*FILLS.values(), UNREAD_FILL}
+    SHEETS = (MARKS_SHEET, RESULTS_SHEET, STORE_SHEET)
+
+    def __init__(self, package: Package):
+        self.package = package
+        self.book = Workbook(package)
+        self.xml = bounded_sheets(package, self.book)
+        self.styles = Styles(package)
+        self.sheets: dict[str, SheetXml] = {}
+        self.notes: dict[str, Notes] = {}
+        self.merges: dict[str, list] = {}
+        self.vml_ids = [int(n) for part, data in package.parts.items() if part.endswith(".vml")
+                        for n in re.findall(rb'<o:idmap\b[^>]*\sdata="(\d+)', data)]
+        self.marks: list[list] = [MARKS_HEADER]
+        self.marked: dict[tuple[str, tuple[int, int]], tuple[str, int]] = {}  # cell -> (our fill, its own format)
+        self.sizes: dict[str, dict[tuple[int, int], tuple[int, int]]] = defaultdict(dict)
+        self.names = [s.name for s in self.book.sheets if s.name in self.xml and s.name not in self.SHEETS]
+
+    def sheet(self, name: str) -> SheetXml:
+        if name not in self.sheets:
+            self.sheets[name] = SheetXml(self.xml[name])
+        return self.sheets[name]
+
+    def notes_of(self, name: str) -> Notes:
+        if name not in self.notes:
+            self.notes[name] = Notes(self.package, self.book.sheet(name).part, self.xml[name], self.vml_ids)
+        return self.notes[name]
+
+    def clear(self) -> None:
+        """Remove nianbao's layer: restore replaced formats, strip our note blocks, drop our sheets
+        (the explanations they held are in the findings being written, or the result's ``stale``)."""
+        if MARKS_SHEET in self.xml:
+            for row in _marks(self.package.path):
+                self._restore(*(list(row) + [None] * 4)[:4])
+        for name in self.names:
+            notes = self.notes_of(name)
+            for place in notes.has_ours(MARKER):
+                self._strip(notes, place)
+        for name in self.SHEETS:
+            self.book.drop_sheet(name)
+
+    def _restore(self, name: object, cell: object, fill: object, style: object) -> None:
+        place = parse_address(str(cell or ""))
+        if name not in self.names or place is None:
+            return
+        sheet = self.sheet(str(name))
+        current = sheet.style(*place)
+        if self.styles.solid_rgb(current) not in self.OURS:  # a fill the user changed after our run is theirs now
+            return
+        if isinstance(style, (int, float)) and 0 <= style < len(self.styles.items_of("cellXfs")):
+            sheet.set_style(*place, int(style))
+        else:  # a record of the 检查 button or of an openpyxl-written copy: the fill it names
+            sheet.set_style(*place, self.styles.with_fill(current, _original_fill(fill)))
+
+    def _strip(self, notes: Notes, place: tuple[int, int]) -> None:
+        """Our block out of a note: the user's part stays as they wrote it."""
+        runs = []
+        for rpr, text in notes.runs(place):
+            runs.append((rpr, text.split(MARKER, 1)[0]))
+            if MARKER in text:
+                break
+        while runs and not runs[-1][1].rstrip():
+            runs.pop()
+        if runs:
+            runs[-1] = (runs[-1][0], runs[-1][1].rstrip())
+            notes.set(place, runs, AUTHOR)
+        else:
+            notes.remove(place)
+
+    def mark(self, name: str, cell: str, text: str, fill: str, only_unnoted: bool = False) -> None:
+        """Our block (after the user's note) and our fill on a cell, its format recorded."""
+        place = parse_address(cell) if name in self.names else None
+        if place is not None and name not in self.merges:
+            self.merges[name] = self.sheet(name).merges()
+        place = _writable(self.merges[name], place) if place is not None else None
+        if place is None:
+            return
+        notes = self.notes_of(name)
+        before = notes.text(place)
+        if only_unnoted and before is not None:
+            return
+        runs = notes.runs(place) + [(NOTE_FONT, f"\n\n{text}")] if before else [(NOTE_FONT, text)]
+        notes.set(place, runs, AUTHOR)
+        self.sizes[name][place] = note_size(notes.text(place))
+        sheet = self.sheet(name)
+        if (name, place) in self.marked:  # two findings' cells merged into one: the stronger colour
+            earlier, original = self.marked[(name, place)]
+            fill = FILLS[ERROR] if FILLS[ERROR] in (fill, earlier) else fill
+        else:
+            original = sheet.style(*place)
+            rgb = self.styles.solid_rgb(original)
+            self.marks.append([name, address(*place), f"#{rgb[-6:]}" if rgb else "", original])
+        self.marked[(name, place)] = (fill, original)
+        sheet.set_style(*place, self.styles.with_fill(original, solid_fill(fill)))
+
+    def results(self, findings: list[Finding], source: str, stale: list[Explanation], reading: str) -> None:
+        rows = results_rows(findings, source, stale, reading)
+        xml = _results_xml(findings, rows, self.names, _ResultStyles(self.styles))
+        self.book.add_sheet(NewSheet(RESULTS_SHEET, xml, first=True, names=[("_xlnm.Print_Titles", f"'{RESULTS_SHEET}'!$3:$3")]))
+
+    def records(self, explanations: list[Explanation]) -> None:
+        """The hidden sheets: the formats replaced, and the explanations (kept when 检查结果 goes)."""
+        if len(self.marks) > 1:
+            self.book.add_sheet(NewSheet(MARKS_SHEET, _plain_sheet(self.marks), hidden=True))
+        if explanations:
+            self.book.add_sheet(NewSheet(STORE_SHEET, _plain_sheet(store_rows(explanations)), hidden=True))
+
+    def save(self, dest: str) -> None:
+        for name, notes in self.notes.items():
+            notes.save(self.sheet(name), self.sizes[name])
+        for name in self.names:  # only the 检查结果 sheet is selected (two selected tabs group the sheets)
+            if b'tabSelected="1"' in self.xml[name][: self.xml[name].find(b"sheetData")]:
+                sheet = self.sheet(name)
+                at = sheet.xml.find(b'tabSelected="1"')
+                sheet.replace(at, at + len(b'tabSelected="1"'), b"")
+        for name, sheet in self.sheets.items():
+            data = sheet.to_bytes()
+            if data is not self.xml[name]:
+                self.package.write(self.book.sheet(name).part, data)
+        self.styles.save()
+        self.book.save(active=0)
+        self.package.save(dest)
 
 
 def annotate(source: str | Path, findings: list[Finding], dest: str | Path, stale: list[Explanation] = (), reading: str = "完整",
@@ -246,21 +417,26 @@ def annotate(source: str | Path, findings: list[Finding], dest: str | Path, stal
     ``source`` is only read; ``dest`` must be a different file. ``stale`` are explanations whose
     finding no longer occurs: listed, never dropped. ``reading`` says what of an imported report
     could not be read (Result.reading); ``unread`` marks those cells, by (sheet, cell), with why.
+    Raises ReadError (one line of Chinese) for a file that cannot be copied: beyond a limit, damaged,
+    or of a structure nianbao does not recognise.
     """
     source, dest = Path(source), Path(dest)
     if dest.resolve() == source.resolve():
         raise ValueError(f"输出文件与原文件相同：{dest}")
-    macro = source.suffix.lower() == ".xlsm"
     try:
-        wb = load_workbook(source, keep_vba=macro)
-    except Exception as exc:  # openpyxl refuses what Excel never writes (a NaN number, odd XML) that calamine read
-        raise ReadError(f"工作簿含有 Excel 不会写出的内容，无法复制出批注副本（{type(exc).__name__}）；检查结果见汇总") from None
-    clear(wb)
-    _apply(wb, findings, unread or {})
-    _results_sheet(wb, findings, source.name, list(stale), reading)
-    _store(wb, kept(findings, list(stale)))
-    # openpyxl drops every cached formula result; ask Excel/LibreOffice to recalculate on open.
-    wb.calculation.fullCalcOnLoad = True
-    with atomic_path(dest) as tmp:
-        wb.save(tmp)
+        layer = _Layer(Package(source))
+        layer.clear()
+        for (name, cell), group in by_place(findings, layer.names).items():
+            layer.mark(name, cell, note_text(group), FILLS[severity_of(group)])
+        for (name, cell), why in (unread or {}).items():
+            layer.mark(name, cell, f"{MARKER}\n未能读取（读取的限度，不是报告的错误）：{why}", UNREAD_FILL, only_unnoted=True)
+        layer.results(findings, source.name, list(stale), reading)
+        layer.records(kept(findings, list(stale)))
+        with atomic_path(dest) as tmp:
+            layer.save(tmp)
+    except LimitError as exc:
+        raise ReadError(f"{exc}，未写出批注副本") from None
+    except (KeyError, IndexError, ValueError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
+        raise ReadError(f"工作簿的结构无法识别或已损坏，无法写出批注副本（{type(exc).__name__}）；检查结果见汇总") from None
     return dest
+
