@@ -182,25 +182,34 @@ def test_rule_cases_agree_with_the_oracle(tmp_path):
 def generated(tmp_path_factory):
     """A few hundred generated reports with findings, and their patched copies."""
     from nianbao.batch import check_many
-    from nianbao.samples import generate, plan
+    from nianbao.samples import KINDS, generate, plan
 
     folder = tmp_path_factory.mktemp("generated")
-    generate(plan(300, seed=22), folder)
+    jobs = plan(250, seed=22)
+    for n, job in enumerate(jobs):  # an error injected into every report
+        job["inject"] = job["inject"] or KINDS[n % len(KINDS)]
+    generate(jobs, folder)
     results = [r for r in check_many(sorted(folder.glob("*.xlsx")), copies="none", jobs=1) if r.findings and not r.reason]
     return folder, results
 
 
 @pytest.mark.slow
-def test_generated_reports_agree_and_every_copy_opens_in_libreoffice(generated, tmp_path, soffice):
+def test_generated_reports_agree_and_every_copy_opens_in_libreoffice(generated, tmp_path):
     _, results = generated
-    assert len(results) >= 100
-    copies = [assert_same(r.path, r.findings, tmp_path, stale=r.stale) for r in results]
-    # One LibreOffice process converts them all (a process per file would cost a second each).
+    assert len(results) >= 200
+    copies = [assert_same(r.path, r.findings, tmp_path, stale=r.stale)[0] for r in results]
+    # A LibreOffice process converts 50 at a time (a process per file would cost a second each; one
+    # process for all 250 stopped after 246 without a word).
     binary = require_libreoffice()
     out = tmp_path / "lo"
-    run = subprocess.run([binary, f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--headless", "--norestore",
-                          "--convert-to", "xlsx", "--outdir", str(out), *map(str, copies)], capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stderr
+
+    def convert(paths: list[Path]) -> subprocess.CompletedProcess:
+        return subprocess.run([binary, f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--headless", "--norestore",
+                               "--convert-to", "xlsx", "--outdir", str(out), *map(str, paths)], capture_output=True, text=True, timeout=1200)
+
+    for start in range(0, len(copies), 50):
+        run = convert(copies[start: start + 50])
+        assert run.returncode == 0, run.stdout + run.stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in copies)
 
 
@@ -261,7 +270,7 @@ def test_a_users_own_parts_are_kept_byte_for_byte(tmp_path):
     for copy in (first, second, third):
         after = _members(copy)
         for name, data in before.items():
-            if name.startswith(("xl/media/", "xl/charts/", "xl/drawings/drawing", "xl/tables/", "xl/vbaProject")) or name.endswith("drawing1.xml.rels"):
+            if name.startswith(("xl/media/", "xl/charts/", "xl/drawings/drawing", "xl/tables/", "xl/vbaProject")):
                 assert after[name] == data, (copy.name, name)
         assert EXT.search(after[sheet]).group(0) == EXT.search(before[sheet]).group(0)  # the sparkline and the x14 data bar
         for tag in (rb"<tableParts\b.*?</tableParts>", rb"<drawing r:id=\"[^\"]+\"/>", rb"<conditionalFormatting\b.*?</conditionalFormatting>"):

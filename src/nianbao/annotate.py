@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import zipfile
 from collections import defaultdict
 from pathlib import Path
@@ -53,6 +52,7 @@ from nianbao.package import (
     parse_address,
     solid_fill,
     utf8,
+    vml_ids,
 )
 from nianbao.read import ReadError
 
@@ -127,7 +127,8 @@ def results_rows(findings: list[Finding], source: str, stale: list[Explanation] 
 # --- the 检查结果 sheet ------------------------------------------------------------------------------
 
 # Widest a column grows to fit its content (in character widths) before its text wraps.
-_WIDEST = dict(zip(_COLUMNS, (6, 9, 7, 16, 18, 30, 18, 60, 12, 12, 30, 16, 40), strict=True))
+_WIDEST = dict(zip(_COLUMNS, (6, 9, 7, 16, 16, 24, 16, 50, 12, 12, 24, 16, 40), strict=True))
+_NARROWEST = {EXPLAIN_COLUMN: 20}  # room to write the 说明 in
 _LINE_PT = 13.5  # one line of 10 pt 宋体
 _FONT = '<sz val="10"/><name val="宋体"/><family val="3"/><charset val="134"/>'
 _BORDER = ('<border>' + "".join(f'<{side} style="thin"><color rgb="FFBFBFBF"/></{side}>' for side in ("left", "right", "top", "bottom"))
@@ -177,7 +178,7 @@ def _widths(rows: list[list]) -> dict[str, float]:
     widths = {}
     for i, col in enumerate(_COLUMNS):
         content = max((_display(str(r[i])) for r in rows if i < len(r) and r[i] not in (None, "")), default=0)
-        widths[col] = float(min(max(content, _display(_HEADER[i])) + 2, _WIDEST[col]))
+        widths[col] = float(min(max(content, _display(_HEADER[i]), _NARROWEST.get(col, 0)) + 2, _WIDEST[col]))
     return widths
 
 
@@ -297,8 +298,7 @@ class _Layer:
         self.sheets: dict[str, SheetXml] = {}
         self.notes: dict[str, Notes] = {}
         self.merges: dict[str, list] = {}
-        self.vml_ids = [int(n) for part, data in package.parts.items() if part.endswith(".vml")
-                        for n in re.findall(rb'<o:idmap\b[^>]*\sdata="(\d+)', data)]
+        self.vml_ids = vml_ids(package)
         self.marks: list[list] = [MARKS_HEADER]
         self.marked: dict[tuple[str, tuple[int, int]], tuple[str, int]] = {}  # cell -> (our fill, its own format)
         self.sizes: dict[str, dict[tuple[int, int], tuple[int, int]]] = defaultdict(dict)
@@ -395,7 +395,8 @@ class _Layer:
 
     def save(self, dest: str) -> None:
         for name, notes in self.notes.items():
-            notes.save(self.sheet(name), self.sizes[name])
+            if notes.changed:
+                notes.save(self.sheet(name), self.sizes[name])
         for name in self.names:  # only the 检查结果 sheet is selected (two selected tabs group the sheets)
             if b'tabSelected="1"' in self.xml[name][: self.xml[name].find(b"sheetData")]:
                 sheet = self.sheet(name)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +21,13 @@ import xlsxwriter
 
 from nianbao.batch import read_many
 from nianbao.files import Destinations, atomic_path, close_workbook
+from nianbao.layout import form_layout
 from nianbao.pairing import Checked, LastYear
 from nianbao.result import failure_reason
 from nianbao.roster import MATCHES, Office, Offices, Roster
 from nianbao.rules.catalogue import prefills, ruleset
 from nianbao.spec import FormSpec
+from nianbao.stamp import placeholder, stamp
 from nianbao.summary import TEXT_ONLY, printable, sheet_formats
 from nianbao.workers import Failure, Pool, worker_count
 
@@ -114,14 +117,31 @@ def _note(spec: FormSpec, previous: Checked, year: int) -> str:
 
 
 def build_one(job: tuple) -> Path | Failure:
-    """Build one office's workbook (in a worker)."""
-    from nianbao.template import build
-
-    spec, path, values, notes, identity, macro = job
+    """Write one office's workbook (in a worker): a copy of the built template, stamped."""
+    base, path, cells, notes, identity = job
     try:
-        return build(spec, path, values=values, macro=macro, locked=LOCKED, notes=notes, identity=identity)
+        return stamp(base, path, cells, notes, identity)
     except Exception as exc:
         return Failure(failure_reason(exc), type(exc).__name__)
+
+
+class _Bases:
+    """The template, built once for each set of identity entries that are given (a roster without
+    codes prints no 编码), every entry a placeholder the stamp replaces."""
+
+    def __init__(self, spec: FormSpec, folder: Path, macro: bool):
+        self.spec, self.folder, self.macro = spec, folder, macro
+        self.built: dict[tuple[str, ...], Path] = {}
+
+    def __call__(self, identity: dict[str, str]) -> Path:
+        from nianbao.template import build
+
+        given = tuple(k for k, v in identity.items() if v)
+        if given not in self.built:
+            path = self.folder / f"base-{len(self.built)}{'.xlsm' if self.macro else '.xlsx'}"
+            self.built[given] = build(self.spec, path, macro=self.macro, locked=LOCKED,
+                                      identity={k: placeholder(k) if v else v for k, v in identity.items()})
+        return self.built[given]
 
 
 def distribute(roster: Roster, spec: FormSpec, year: int, out_dir: Path, *, previous_dir: Path | None = None,
@@ -142,17 +162,21 @@ def distribute(roster: Roster, spec: FormSpec, year: int, out_dir: Path, *, prev
             sent.note = problem or f"{previous.result.path.name}（{how}）"
             sent.cell_note = _note(spec, previous, year - 1)
     today = dt.date.today().isoformat()
-    jobs_ = []
-    for sent in distribution.sent:
-        sent.path = destinations.choose(out_dir / file_name(sent.office, year, macro))
-        identity = {"roster_code": sent.office.code, "roster_office": sent.office.name, "roster_year": str(year),
-                    "distribution": distribution.id, "distributed": today}
-        if links and sent.office.name in links:
-            identity["upload_link"] = links[sent.office.name]
-        notes = {k: sent.cell_note for k in sent.prefilled}
-        jobs_.append((spec, sent.path, {"meta.office": sent.office.name, "meta.year": year, **sent.prefilled}, notes, identity, macro))
-    with Pool(worker_count(jobs)) as pool:
-        written = pool.map(build_one, jobs_, [60.0] * len(jobs_), None, "distribute", [1] * len(jobs_))
+    inputs = form_layout(spec).inputs
+    with tempfile.TemporaryDirectory(prefix=".nianbao-") as tmp:
+        bases, jobs_ = _Bases(spec, Path(tmp), macro), []
+        for sent in distribution.sent:
+            sent.path = destinations.choose(out_dir / file_name(sent.office, year, macro))
+            identity = {"roster_code": sent.office.code, "roster_office": sent.office.name, "roster_year": str(year),
+                        "distribution": distribution.id, "distributed": today}
+            if links and sent.office.name in links:
+                identity["upload_link"] = links[sent.office.name]
+            values = {"meta.office": sent.office.name, "meta.year": year, **sent.prefilled}
+            cells = {(inputs[k].sheet, inputs[k].address): v for k, v in values.items()}
+            notes = {(inputs[k].sheet, inputs[k].address): sent.cell_note for k in sent.prefilled}
+            jobs_.append((bases(identity), sent.path, cells, notes, identity))
+        with Pool(worker_count(jobs)) as pool:
+            written = pool.map(build_one, jobs_, [60.0] * len(jobs_), None, "distribute", [1] * len(jobs_))
     for sent, outcome in zip(distribution.sent, written, strict=True):
         if isinstance(outcome, Failure):
             sent.reason, sent.path = outcome.reason, None

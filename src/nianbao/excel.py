@@ -159,7 +159,7 @@ def _clear(book, sheets: dict) -> None:
     """Remove our layer; ``sheets`` loses the sheets deleted."""
     if MARKS_SHEET in sheets:
         rows = sheets[MARKS_SHEET].used_range.options(ndim=2).value or []
-        for name, address, original in rows[1:]:
+        for name, address, original, *_ in rows[1:]:  # a CLI copy's record also has the format it replaced
             if name not in sheets or not address:
                 continue
             cell = sheets[name][address]

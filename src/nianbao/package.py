@@ -128,7 +128,7 @@ def _write_zip(dest: str, members: list[_Member]) -> None:
 
 
 def _deflated(name: str, data: bytes) -> _Member:
-    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    packer = zlib.compressobj(1, zlib.DEFLATED, -15)  # fast: the parts are small
     return _Member(name, zipfile.ZIP_DEFLATED, zlib.crc32(data), len(data), packer.compress(data) + packer.flush(),
                    time.localtime()[:6])
 
@@ -219,8 +219,8 @@ def resolve(part: str, target: str) -> str:
 
 def relative(part: str, member: str) -> str:
     """``member`` as a target relative to ``part``'s folder."""
-    base = PurePosixPath(part).parent.parts
-    target = PurePosixPath(member).parts
+    base = part.split("/")[:-1]
+    target = member.split("/")
     common = 0
     while common < min(len(base), len(target)) and base[common] == target[common]:
         common += 1
@@ -439,6 +439,7 @@ def _set_attr(tag: str, name: str, value: str | None) -> str:
 _TOKEN = re.compile(rb"<(?:\w+:)?row\b([^>]*?)(/?)>|</(?:\w+:)?row>|<(?:\w+:)?c\b([^>]*?)(?:/>|>.*?</(?:\w+:)?c>)", re.DOTALL)
 _R = re.compile(rb'\sr\s*=\s*["\']([A-Za-z]{0,3})(\d+)["\']')
 _S = re.compile(rb'\ss\s*=\s*["\'](\d+)["\']')
+_CELL_AT = re.compile(rb"<c\b([^>]*?)(?:/>|>.*?</c>)", re.DOTALL)
 _DATA = re.compile(rb"<(?:\w+:)?sheetData\b[^>]*?(/?)>")
 _DATA_END = re.compile(rb"</(?:\w+:)?sheetData>")
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\sref\s*=\s*["\']([A-Za-z$]+\d+):([A-Za-z$]+\d+)["\']')
@@ -477,12 +478,18 @@ class SheetXml:
             return
         end = None if self.data.group(1) else _DATA_END.search(xml, self.data.end())
         self.data_end = end.start() if end else self.data.end()
-        self._scan(self.data.end(), self.data_end)
+        self._scanned = False
+        self._found: dict[tuple[int, int], _Cell] = {}
 
-    def _scan(self, start: int, stop: int) -> None:
+    def _scan(self) -> None:
+        """Every row and cell, once: needed only to insert a cell the part does not have, or to find
+        one written in an unusual way."""
+        if self._scanned or self.data is None:
+            return
+        self._scanned = True
         row: _Row | None = None
         last_row = col = 0
-        for m in _TOKEN.finditer(self.xml, start, stop):
+        for m in _TOKEN.finditer(self.xml, self.data.end(), self.data_end):
             if m.group(0).startswith(b"</"):
                 if row is not None:
                     row.end = m.start()
@@ -499,8 +506,20 @@ class SheetXml:
                 row.cells.append(_Cell(col, m.start(), m.end(), m.span(3), int(s.group(1)) if s else 0))
 
     def cell(self, row: int, col: int) -> _Cell | None:
-        found = self.rows.get(row)
-        return next((c for c in found.cells if c.col == col), None) if found else None
+        if (row, col) in self._found:
+            return self._found[(row, col)]
+        found = None
+        at = self.xml.find(b'<c r="%s"' % address(row, col).encode(), self.data.end(), self.data_end) if self.data else -1
+        if at >= 0:  # as every common writer puts it: found without reading the rest
+            m = _CELL_AT.match(self.xml, at)
+            s = _S.search(m.group(1)) if m else None
+            found = _Cell(col, m.start(), m.end(), m.span(1), int(s.group(1)) if s else 0) if m else None
+        else:
+            self._scan()
+            cells = self.rows[row].cells if row in self.rows else []
+            found = next((c for c in cells if c.col == col), None)
+        self._found[(row, col)] = found
+        return found
 
     def style(self, row: int, col: int) -> int:
         """A cell's format index, as edited so far (0 for a cell the part does not have)."""
@@ -541,6 +560,8 @@ class SheetXml:
         self._insert(inserts)
 
     def _insert(self, inserts: dict[int, list[tuple[int, bytes]]]) -> None:
+        if inserts:
+            self._scan()
         for num, cells in sorted(inserts.items()):
             cells.sort(key=lambda c: c[0])
             row = self.rows.get(num)
@@ -580,6 +601,11 @@ class SheetXml:
             pos = max(pos, end)
         out.append(self.xml[pos:])
         return b"".join(out)
+
+
+def vml_ids(package: Package) -> list[int]:
+    """The shape-id blocks (o:idmap) the package's VML drawings take: a new drawing takes another."""
+    return [int(n) for part, data in package.parts.items() if part.endswith(".vml") for n in re.findall(rb'<o:idmap\b[^>]*\sdata="(\d+)', data)]
 
 
 def bounded_sheets(package: Package, workbook: Workbook, limits: Limits = LIMITS) -> dict[str, bytes]:
