@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nianbao.choices import Copies, FailOn
-from nianbao.files import describe_os_error
+from nianbao.files import describe_os_error, json_text, shown
 from nianbao.findings import ERROR
 from nianbao.layout import form_layout
 from nianbao.result import Result
@@ -200,20 +200,20 @@ SHOWN = 30  # findings printed per file; the annotated copy and --json have them
 
 def _print_result(result: Result, findings: bool = True) -> None:
     if result.status == "failed":
-        out.print(f"[red]✗ 无法检查[/red] {escape(str(result.path))}：{escape(result.reason or '')}")
+        out.print(f"[red]✗ 无法检查[/red] {escape(shown(result.path))}：{escape(shown(result.reason or ''))}")
         return
     mark = {"errors": "[red]✗[/red]", "warnings": "[yellow]![/yellow]", "explained": "[green]✓[/green]", "clean": "[green]✓[/green]"}[result.status]
     if not result.complete and result.status in ("clean", "explained"):  # nothing found in what could be read
         mark = "[magenta]◐[/magenta]"
     explained = f"，提示已说明 {result.explained} 项" if result.explained else ""
-    out.print(f"{mark} {escape(str(result.path))}（{result.format}）：错误 {result.errors} 项，提示 {result.warnings} 项{explained}")
+    out.print(f"{mark} {escape(shown(result.path))}（{result.format}）：错误 {result.errors} 项，提示 {result.warnings} 项{explained}")
     for table, keys in result.unread_by_table().items():  # a limit of the reading, not the report's error
         out.print(f"  [magenta]部分检查[/magenta] {escape(table)}：{len(keys)} 个单元格未能读取（{escape(result.unread[keys[0]])}……）"
                   if len(keys) > 1 else f"  [magenta]部分检查[/magenta] {escape(table)}：1 个单元格未能读取（{escape(result.unread[keys[0]])}）")
     if result.previous:
         from nianbao.roster import MATCHES
 
-        out.print(f"  上一年度报告：{escape(result.previous['path'])}（{MATCHES[result.previous['match']]}）")
+        out.print(f"  上一年度报告：{escape(shown(result.previous['path']))}（{MATCHES[result.previous['match']]}）")
     elif result.previous_note:
         out.print(f"  [yellow]未配对上一年度报告[/yellow]：{escape(result.previous_note)}，跨年度规则未执行")
     if not findings:
@@ -228,7 +228,7 @@ def _print_result(result: Result, findings: bool = True) -> None:
     if len(result.findings) > SHOWN:
         out.print(f"  ……另有 {len(result.findings) - SHOWN} 项，完整列表见批注副本的「检查结果」工作表或 --json 输出")
     if result.output:
-        out.print(f"  批注副本：{escape(str(result.output))}")
+        out.print(f"  批注副本：{escape(shown(result.output))}")
 
 
 @contextmanager
@@ -295,7 +295,7 @@ def check_command(
     if not run.results and run.collection is None:
         _stop("没有找到要检查的文件（.xlsx/.xlsm，或 .txt/.md/.html/.docx/.pdf 报告）")
     if as_json:
-        sys.stdout.write(json.dumps(run.to_json(), ensure_ascii=False, indent=1) + "\n")
+        sys.stdout.write(json_text(run.to_json()) + "\n")
     else:
         _print_run(run, quiet)
     raise typer.Exit(run.exit_code(fail_on))
@@ -377,7 +377,7 @@ def _print_collection(collection) -> None:
     from nianbao.collect import NEEDS_FIXING
 
     if collection.unmatched:
-        names = "、".join(escape(str(r.path)) for r in collection.unmatched[:5]) + ("……" if len(collection.unmatched) > 5 else "")
+        names = "、".join(escape(shown(r.path)) for r in collection.unmatched[:5]) + ("……" if len(collection.unmatched) > 5 else "")
         out.print(f"[yellow]{len(collection.unmatched)} 个文件不属于名单中的任何机关[/yellow]：{names}")
     if collection.problems:
         out.print(f"[yellow]{len(collection.problems)} 处下发标识不符[/yellow]（详见 汇总.xlsx 的「报送情况」）")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import socket
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -88,6 +89,45 @@ def inert_text(value: object) -> object:
     return value
 
 
+_UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escaped(match: re.Match) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a name not valid in the file system's encoding (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def shown(text: object) -> str:
+    """Text from a file name (or a file), safe to show and to write anywhere: bytes that are not
+    valid UTF-8, control characters (a terminal escape) and direction overrides are written as
+    \\xff, \\x1b, \\u202e, so a name can neither break a UTF-8 writer nor drive a terminal."""
+    text = str(text)
+    return _UNSHOWN.sub(_escaped, text) if _UNSHOWN.search(text) else text
+
+
+def json_text(document: object) -> str:
+    """``document`` as JSON text that any UTF-8 writer takes: a file name's bytes that are not
+    valid UTF-8 (lone surrogates) are written as JSON escapes."""
+    text = json.dumps(document, ensure_ascii=False, indent=1)
+    return re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+NAME_BYTES = 255  # the longest file name most file systems take, in bytes of UTF-8
+
+
+def fit_name(name: str, limit: int = NAME_BYTES) -> str:
+    """A file name any file system takes, made from ``name``: what cannot be written as UTF-8
+    replaced, and cut to ``limit`` bytes before its suffixes (报告.检查.xlsx keeps .检查.xlsx)."""
+    name = shown(name)
+    if len(name.encode()) <= limit:
+        return name
+    dot = name.find(".", 1)
+    tail = name[dot:][-(limit // 2):] if dot > 0 else ""
+    return name[: len(name) - len(tail)].encode()[: limit - len(tail.encode())].decode("utf-8", "ignore") + tail
+
+
 def _stamp(path: Path) -> list[int] | None:
     try:
         stat = path.stat()
@@ -122,6 +162,7 @@ class Destinations:
 
     def choose(self, wanted: Path) -> Path:
         """``wanted``, or ``stem-2.ext``, ``stem-3.ext`` … : the first that is free."""
+        wanted = wanted.with_name(fit_name(wanted.name, NAME_BYTES - 8))  # room for -2, -3 ...
         stem, suffix, n = wanted.name[: -len(wanted.suffix) or None], wanted.suffix, 2
         path = wanted
         while True:

@@ -9,7 +9,10 @@ largest part under 100 KB inflated, its largest sheet under 40 x 20 cells.
 
 from __future__ import annotations
 
+import io
+import os
 import re
+import stat
 import struct
 import zipfile
 import zlib
@@ -26,10 +29,19 @@ class Limits:
     part_bytes: int = 32 << 20  # one member, inflated
     total_bytes: int = 160 << 20  # all members, inflated
     sheets: int = 500
-    sheet_cells: int = 1_000_000  # rows x columns that a sheet's cells span
+    sheet_cells: int = 250_000  # rows x columns that a sheet's cells span (a template's largest sheet has under 1,000)
     text_bytes: int = 32 << 20  # a text, web page or Markdown report
     pdf_pages: int = 300
     document_cells: int = 200_000  # cells and lines of one published report (a real one has under 2,000)
+    line_chars: int = 200_000  # one line of a text report, or one paragraph or table cell of a page or document
+    markup_chars: int = 65_536  # one tag of a web page, or one element's attributes
+    grid_span: int = 64  # columns one table cell of a Word document spans (Word has at most 63)
+    pdf_stream_bytes: int = 64 << 20  # all content and object streams of a PDF, inflated
+    page_chars: int = 100_000  # characters on one PDF page (a dense page of a report has under 3,000)
+    office_chars: int = 200  # an office name as compared for pairing (the longest real one has under 60)
+    styles: int = 64_000  # cell formats of a workbook (Excel's own limit)
+    comments: int = 10_000  # cell comments of a workbook
+    range_cells: int = 1_000_000  # cells a merged range or hyperlink spans, all together, in a copy
     seconds: float = 60.0  # one file in a batch, from reading to its annotated copy
 
 
@@ -39,8 +51,20 @@ LIMITS = Limits()
 class LimitError(ValueError):
     """An input exceeds a limit; the message is one line of Chinese saying which."""
 
+    def __init__(self, what: str, prefix: str = "超出处理上限："):
+        super().__init__(f"{prefix}{what}")
+
+
+class NotRegularFile(LimitError):
+    """A path that is no regular file (a pipe, a device, a folder): never opened, since reading
+    a FIFO blocks forever and /dev/zero never ends."""
+
     def __init__(self, what: str):
-        super().__init__(f"超出处理上限：{what}")
+        super().__init__(what, prefix="")
+
+
+class Damaged(zipfile.BadZipFile):
+    """A package that no office program writes (two sheets of one name); the message says what."""
 
 
 def cache_short(maxsize: int, longest: int = 200):
@@ -62,10 +86,40 @@ def _mib(n: int) -> str:
     return f"{n / (1 << 20):.0f} MB"
 
 
+_KINDS = ((stat.S_ISDIR, "文件夹"), (stat.S_ISFIFO, "管道（FIFO）"), (stat.S_ISCHR, "设备文件"), (stat.S_ISBLK, "设备文件"),
+          (stat.S_ISSOCK, "套接字"))
+
+
+def check_regular(path: Path) -> os.stat_result:
+    """The file's status; raises NotRegularFile for anything but a regular file (a link is
+    followed: a link to /dev/zero is a device)."""
+    status = path.stat()
+    if not stat.S_ISREG(status.st_mode):
+        kind = next((name for test, name in _KINDS if test(status.st_mode)), "特殊文件")
+        raise NotRegularFile(f"这是{kind}，不是普通文件，未读取")
+    return status
+
+
 def check_size(path: Path, limit: int) -> None:
-    size = path.stat().st_size
+    """Refuse a file that is not a regular file, or is bigger than ``limit``."""
+    size = check_regular(path).st_size
     if size > limit:
         raise LimitError(f"文件大小 {_mib(size)}，超过上限 {_mib(limit)}")
+
+
+def read_file(path: Path, limit: int) -> bytes:
+    """A regular file's bytes, read once (so what was checked is what is parsed, even if the file
+    is replaced meanwhile), refusing anything bigger than ``limit`` or not a regular file. Opened
+    without blocking, so a FIFO put in its place cannot hang the read."""
+    check_size(path, limit)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile("这不是普通文件，未读取")
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise LimitError(f"文件大小超过上限 {_mib(limit)}")
+    return data
 
 
 def _inflate(fh, info: zipfile.ZipInfo, cap: int, keep: list[bytes] | None = None) -> int:
@@ -99,31 +153,91 @@ def _inflate(fh, info: zipfile.ZipInfo, cap: int, keep: list[bytes] | None = Non
     return total
 
 
-_REF = re.compile(rb'\sr="([A-Z]{0,3})([0-9]{1,7})"')  # a row's r="12" or a cell's r="AB12"
+_ATTRS = rb"""((?:[^>"']|"[^"]*"|'[^']*')*)"""  # a tag's attributes: a quoted value may hold ">"
+_CELL_TAG = re.compile(rb"<(?:[\w.-]+:)?(row|c)(?=[\s/>])" + _ATTRS + rb">")
+_R = re.compile(rb"""\sr\s*=\s*(?:"([A-Z]*)([0-9]*)"|'([A-Z]*)([0-9]*)')""")  # r="AB12", r='AB12', r="12"
 
 
-def _highest(found: set[bytes]) -> bytes:
-    return max(found, key=lambda b: (len(b), b), default=b"")  # numerals and column letters both order so
+def _column(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
 
 
 def sheet_extent(xml: bytes) -> tuple[int, int]:
-    """(last row, last column) that a worksheet's cells reach, from their references."""
+    """(last row, last column) that a worksheet's cells reach, the way python-calamine places
+    them: a row or cell without ``r`` follows the one before it (a row: the previous row's
+    number + 1; a cell: the previous cell's column + 1, in its row's number), and ``r`` may be
+    in single quotes."""
     start, end = xml.find(b"sheetData"), xml.rfind(b"sheetData>")  # cells are only read from there
-    refs = _REF.findall(xml, max(start, 0), end if end > start else 0)
-    letters = _highest({letters for letters, _ in refs})
-    cols = 0
-    for ch in letters:
-        cols = cols * 26 + ch - 64
-    return int(_highest({row for _, row in refs}) or 0), cols
+    row = rows = cols = col = 0
+    for tag in _CELL_TAG.finditer(xml, max(start, 0), end if end > start else 0):
+        ref = _R.search(tag.group(2))
+        letters, number = (ref.group(1) or ref.group(3) or b"", ref.group(2) or ref.group(4) or b"") if ref else (b"", b"")
+        if tag.group(1) == b"row":
+            row, col = int(number) if number else row + 1, 0
+            rows = max(rows, row)
+        else:
+            col = _column(letters) if letters else col + 1
+            rows, cols = max(rows, int(number) if number else row), max(cols, col)
+    return rows, cols
 
 
-def check_package(path: Path, limits: Limits = LIMITS, keep: Callable[[str], bool] = lambda name: False) -> dict[str, bytes]:
-    """Refuse a zip package that would cost too much to open: too big, too many parts, or a part
-    that inflates beyond its budget (measured, not taken from its header). Raises LimitError, or
-    zipfile.BadZipFile for a damaged package (a bad checksum, a part cut short). Returns the
-    content of the members ``keep`` selects, inflated once."""
-    check_size(path, limits.file_bytes)
-    with zipfile.ZipFile(path) as package, path.open("rb") as fh:
+def sheet_cells(xml: bytes) -> int:
+    """An upper bound of the cell and row elements in a worksheet, counted without parsing."""
+    start, end = max(xml.find(b"sheetData"), 0), xml.rfind(b"sheetData>")
+    return xml.count(b"<c", start, end) + xml.count(b":c", start, end) + xml.count(b"<row", start, end)
+
+
+_COMMENTS = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>", re.S)
+_SHEET_TAG = re.compile(r"<(?:[\w.-]+:)?sheet(?=[\s/>])" + _ATTRS.decode() + ">")
+_NAME = re.compile(r"""\sname\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def sheet_tags(workbook: str) -> list[str]:
+    """The attributes of every <sheet> of a workbook.xml without comments (a name may hold ">")."""
+    return _SHEET_TAG.findall(workbook)
+
+
+def uncommented(xml: str) -> str:
+    """XML text without its comments and CDATA sections, which no parser reads as elements."""
+    return _COMMENTS.sub("", xml) if "<!" in xml else xml
+
+
+def check_sheet_names(workbook: str) -> None:
+    """Raise Damaged for a workbook.xml that lists a sheet name twice (Excel refuses to open
+    it; python-calamine reads both, a name lookup finds only one)."""
+    import html
+
+    seen: set[str] = set()
+    for tag in _SHEET_TAG.finditer(uncommented(workbook)):
+        found = _NAME.search(tag.group(1))
+        name = html.unescape((found.group(1) if found.group(1) is not None else found.group(2)) if found else "")
+        if name.casefold() in seen:
+            raise Damaged(f"工作簿中有两个名为“{name[:40]}”的工作表（Excel 不会这样保存）")
+        seen.add(name.casefold())
+
+
+def _is_sheet(xml: bytes) -> bool:
+    return b"sheetData" in xml
+
+
+def check_package(source: Path | bytes, limits: Limits = LIMITS, keep: Callable[[str], bool] = lambda name: False,
+                  sheets: bool = False) -> dict[str, bytes]:
+    """Refuse a zip package (a file, or its bytes) that would cost too much to open: too big, too
+    many parts, or a part that inflates beyond its budget (measured, not taken from its header).
+    Raises LimitError, or zipfile.BadZipFile for a damaged package (a bad checksum, a part cut
+    short). Returns the content of the members ``keep`` selects (with ``sheets``, also of every
+    member that holds cells, whatever its name), inflated once."""
+    if isinstance(source, bytes):
+        if len(source) > limits.file_bytes:
+            raise LimitError(f"文件大小 {_mib(len(source))}，超过上限 {_mib(limits.file_bytes)}")
+        opened = io.BytesIO(source)
+    else:
+        check_size(source, limits.file_bytes)
+        opened = source.open("rb")
+    with opened as fh, zipfile.ZipFile(fh) as package:
         infos = package.infolist()
         if len(infos) > limits.parts:
             raise LimitError(f"压缩包内有 {len(infos)} 个部件，超过上限 {limits.parts}")
@@ -131,16 +245,30 @@ def check_package(path: Path, limits: Limits = LIMITS, keep: Callable[[str], boo
         for info in infos:
             if info.file_size > limits.part_bytes:
                 raise LimitError(f"部件 {info.filename} 解压后 {_mib(info.file_size)}，超过上限 {_mib(limits.part_bytes)}")
-            chunks = [] if keep(info.filename) else None
+            chunks = [] if sheets or keep(info.filename) else None
             size = _inflate(fh, info, limits.part_bytes, chunks)
-            if chunks is not None:
-                kept[info.filename] = b"".join(chunks)
             if size > limits.part_bytes:
                 raise LimitError(f"部件 {info.filename} 解压后超过 {_mib(limits.part_bytes)}（压缩炸弹）")
+            if chunks is not None:
+                data = b"".join(chunks)
+                if keep(info.filename) or _is_sheet(data):
+                    kept[info.filename] = data
             total += size
             if total > limits.total_bytes:
                 raise LimitError(f"解压后总大小超过上限 {_mib(limits.total_bytes)}（压缩炸弹）")
     return kept
+
+
+def check_workbook(source: Path | bytes, limits: Limits = LIMITS, keep: Callable[[str], bool] = lambda name: False) -> dict[str, bytes]:
+    """``check_package``, then every part that holds cells measured the way python-calamine will
+    read it (whichever sheet names it: a name listed twice, or a <sheet> inside a comment,
+    cannot hide one), and workbook.xml's sheet names checked to be unique. Returns the parts
+    ``keep`` selects and every part holding cells."""
+    parts = check_package(source, limits, keep=lambda name: keep(name) or name == "xl/workbook.xml", sheets=True)
+    if "xl/workbook.xml" in parts:
+        check_sheet_names(parts["xl/workbook.xml"].decode("utf-8", "replace"))
+    check_sheets({name: xml for name, xml in parts.items() if _is_sheet(xml)}, limits)
+    return parts
 
 
 def check_sheets(sheets: dict[str, bytes], limits: Limits = LIMITS) -> None:
@@ -151,6 +279,127 @@ def check_sheets(sheets: dict[str, bytes], limits: Limits = LIMITS) -> None:
     for name, xml in sheets.items():
         if not xml.rstrip().endswith(b"worksheet>"):
             raise zipfile.BadZipFile(f"sheet {name} is cut short")
+        if (cells := sheet_cells(xml)) > 2 * limits.sheet_cells:
+            raise LimitError(f"工作表“{name}”有约 {cells} 个单元格，超过上限 {limits.sheet_cells} 个单元格")
         rows, cols = sheet_extent(xml)
         if rows * cols > limits.sheet_cells:
             raise LimitError(f"工作表“{name}”的单元格范围达到 {rows} 行 × {cols} 列，超过上限 {limits.sheet_cells} 个单元格")
+
+
+# ------------------------------------------------------------------ what the annotated copy reads
+
+_SPAN = re.compile(rb"""<(?:[\w.-]+:)?(?:mergeCell|hyperlink)(?=[\s/>])[^>]*?\sref\s*=\s*["']\$?([A-Z]{1,3})\$?([0-9]{1,7})"""
+                   rb"""(?::\$?([A-Z]{1,3})\$?([0-9]{1,7}))?""")
+
+
+def _spanned(xml: bytes) -> int:
+    """Cells that a worksheet's merged ranges and hyperlinks cover (openpyxl makes one object for each)."""
+    total = 0
+    for first_col, first_row, last_col, last_row in _SPAN.findall(xml):
+        rows = int(last_row or first_row) - int(first_row) + 1
+        cols = _column(last_col or first_col) - _column(first_col) + 1
+        total += max(rows, 1) * max(cols, 1)
+    return total
+
+
+def _count_tags(xml: bytes, *names: bytes) -> int:
+    return sum(xml.count(b"<" + name) + xml.count(b":" + name) for name in names)
+
+
+def check_copy(path: Path, limits: Limits = LIMITS) -> None:
+    """Refuse a workbook that the annotated-copy writer (openpyxl, which makes an object of every
+    cell, merged cell, hyperlinked cell, comment and cell format) would take too much to load,
+    measured on the file as it is now (it may have been replaced since it was checked):
+    the package bounds, every sheet's extent and cells, the cells merged ranges and hyperlinks
+    span, comments and cell formats. Raises LimitError, or BadZipFile for a damaged package."""
+    parts = check_workbook(path, limits, keep=lambda name: True)  # comments and styles may be in parts of any name
+    sheets = {name: xml for name, xml in parts.items() if _is_sheet(xml)}
+    cells = sum(sheet_cells(xml) for xml in sheets.values())
+    if cells > 2 * limits.sheet_cells:
+        raise LimitError(f"工作簿共有约 {cells} 个单元格，超过上限 {2 * limits.sheet_cells} 个")
+    spanned = sum(_spanned(xml) for xml in sheets.values())
+    if spanned > limits.range_cells:
+        raise LimitError(f"合并单元格和超链接共覆盖 {spanned} 个单元格，超过上限 {limits.range_cells} 个")
+    comments = sum(_count_tags(xml, b"comment ", b"comment>") for xml in parts.values())
+    if comments > limits.comments:
+        raise LimitError(f"工作簿有 {comments} 条批注，超过上限 {limits.comments} 条")
+    styles = sum(_count_tags(xml, b"xf ", b"xf>", b"xf/") for xml in parts.values())
+    if styles > limits.styles:
+        raise LimitError(f"工作簿有 {styles} 种单元格格式，超过上限 {limits.styles} 种")
+
+
+# ------------------------------------------------------------------------- rule and form files
+
+def load_yaml(text: str):
+    """YAML of a rule or form file, refusing anchors and aliases: a few lines of aliases (an
+    alias bomb) expand to gigabytes when a rule's ``for_each`` is walked. Raises yaml.YAMLError."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(None, None, "不允许使用 YAML 别名（*…）：请把内容写出来", event.start_mark)
+            return super().compose_node(parent, index)
+
+    return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader
+
+
+# ---------------------------------------------------------------- published reports, before parsing
+
+def check_line(line: str, where: str, limits: Limits = LIMITS) -> None:
+    """Refuse a line (or a paragraph, a table cell) too long to split into cells: splitting is
+    where a 30 MB line would take gigabytes, so it is measured first."""
+    if len(line) > limits.line_chars:
+        raise LimitError(f"{where}有 {len(line)} 个字符，超过上限 {limits.line_chars} 个（不像年度报告）")
+
+
+def check_tag(length: int, limits: Limits = LIMITS) -> None:
+    """Refuse one tag of a web page longer than ``markup_chars`` (a tag of a million attributes)."""
+    if length > limits.markup_chars:
+        raise LimitError(f"网页中有一个长达 {length} 个字符的标签，超过上限 {limits.markup_chars} 个")
+
+
+_GRID_SPAN = re.compile(rb"""<w:gridSpan\s+w:val\s*=\s*["']\s*([0-9]+)""")
+
+
+def check_word(document: bytes, limits: Limits = LIMITS) -> None:
+    """Refuse a Word document whose table cell spans more columns than Word allows (python-docx
+    makes an object of each spanned column: a span of 2,000,000,000 takes all memory)."""
+    widest = max((int(n) for n in _GRID_SPAN.findall(document)), default=0)
+    if widest > limits.grid_span:
+        raise LimitError(f"Word 表格中一个单元格跨 {widest} 列，超过 Word 允许的 {limits.grid_span - 1} 列（文件结构异常）")
+
+
+_STREAM = re.compile(rb"stream\r?\n")
+_PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
+
+
+def check_pdf(data: bytes, limits: Limits = LIMITS) -> None:
+    """Refuse a PDF before pdfminer parses it: streams that inflate beyond ``pdf_stream_bytes``
+    all together (a deflate bomb would otherwise be read in full and the report called one
+    without a text layer), or more pages than ``pdf_pages`` (counted in the file and in its
+    object streams, before any page is parsed)."""
+    total, pages = 0, len(_PAGE.findall(data))
+    for found in _STREAM.finditer(data):
+        inflater = zlib.decompressobj()
+        chunk = data[found.end(): found.end() + (1 << 16)]
+        if not chunk.startswith((b"x\x01", b"x^", b"x\x9c", b"x\xda")):  # only zlib (FlateDecode) streams inflate
+            continue
+        at, budget = found.end(), limits.pdf_stream_bytes - total
+        while chunk and budget > 0 and not inflater.eof:
+            try:
+                out = inflater.decompress(chunk, min(budget, 1 << 20) + 1)
+            except zlib.error:
+                break
+            total, budget = total + len(out), budget - len(out)
+            pages += len(_PAGE.findall(out))
+            if inflater.unconsumed_tail:
+                chunk = inflater.unconsumed_tail
+            else:
+                at += len(chunk)
+                chunk = data[at: at + (1 << 16)]
+        if total > limits.pdf_stream_bytes:
+            raise LimitError(f"PDF 的内容解压后超过 {_mib(limits.pdf_stream_bytes)}（压缩炸弹）")
+    if pages > limits.pdf_pages:
+        raise LimitError(f"PDF 约有 {pages} 页，超过上限 {limits.pdf_pages} 页")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import io
 import re
 import unicodedata
 import zipfile
@@ -25,17 +26,20 @@ from nianbao.explanations import Explanation
 from nianbao.files import describe_os_error
 from nianbao.findings import Hit
 from nianbao.layout import a1, defined_name, form_layout
-from nianbao.limits import LIMITS, LimitError, cache_short, check_package, check_sheets, check_size
+from nianbao.limits import LIMITS, Damaged, LimitError, cache_short, check_workbook, read_file, sheet_tags, uncommented
 from nianbao.spec import FormSpec, SpecError, load_spec
 from nianbao.values import FORMULA_NO_CACHE, NUMBERS, CellValue, ErrorValue, Values, from_float, interpret
 
 META_SHEET = "_nianbao"  # hidden sheet: format, template version and fingerprint, and a distributed workbook's identity
-_TAG_SHEET = re.compile(r"<(?:\w+:)?sheet\s([^>]*?)/?>")
 _TAG_REL = re.compile(r"<(?:\w+:)?Relationship\s([^>]*?)/?>")
 _TAG_NAME = re.compile(r"<(?:\w+:)?definedName\s([^>]*)>([^<]*)</(?:\w+:)?definedName>")
 _CACHED = re.compile(rb"<v>([^<]+)</v>")
 _ATTR = re.compile(r"""([\w:]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")  # XML allows either quote
 _KEPT = re.compile(r"xl/workbook\.xml$|xl/_rels/workbook\.xml\.rels$|xl/worksheets/[^/]+\.xml$")  # read once, kept
+# A cell holding a formula: its r (either quote) and the formula's text (empty for a shared formula's other cells).
+_FORMULA_CELL = re.compile(rb"""<(?:[\w.-]+:)?c\s(?:[^>"']|"[^"]*"|'[^']*')*?\br\s*=\s*["']([A-Z]{1,3}[0-9]{1,7})["']"""
+                           rb"""(?:[^>"']|"[^"]*"|'[^']*')*(?<!/)>(?:(?!</?(?:[\w.-]+:)?c[\s/>]).)*?"""
+                           rb"""<(?:[\w.-]+:)?f(?=[\s/>])[^>]*?(?:/>|>([^<]*))""", re.S)
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]{1,3})\$?(\d+)$")
 
 
@@ -72,22 +76,22 @@ def _col_index(letters: str) -> int:
     return n - 1
 
 
-def _sniff(path: Path) -> None:
+def _sniff(path: Path) -> bytes:
+    """The file's bytes, read once: what is checked is what is parsed."""
     try:
-        check_size(path, LIMITS.file_bytes)
-        with path.open("rb") as fh:
-            head = fh.read(8)
+        data = read_file(path, LIMITS.file_bytes)
     except OSError as exc:
         raise ReadError(f"无法打开文件：{describe_os_error(exc)}") from None
     except LimitError as exc:
         raise ReadError(str(exc)) from None
+    head = data[:8]
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        data = path.read_bytes()
         if "EncryptionInfo".encode("utf-16-le") in data:
             raise ReadError("工作簿设置了打开密码，无法读取；请取消密码后再检查")
         raise ReadError("这是旧版 .xls 文件，请用 Excel 或 WPS 另存为 .xlsx 后再检查")
     if not head.startswith(b"PK"):
         raise ReadError("不是 Excel 工作簿（.xlsx/.xlsm）")
+    return data
 
 
 def _remembered(store: dict, key, make):
@@ -106,9 +110,10 @@ _STRUCTURES: dict[bytes, tuple[dict[str, str], dict[str, str]]] = {}
 def _structure(workbook: str, rels: str) -> tuple[dict[str, str], dict[str, str]]:
     """Sheet name -> part, and workbook-level defined name -> reference. Plain patterns instead of
     an XML parser: these two small parts are read for every file."""
+    workbook, rels = uncommented(workbook), uncommented(rels)  # a <sheet> in a comment is no sheet
     targets = {a.get("Id"): a.get("Target", "") for a in map(_attrs, _TAG_REL.findall(rels))}
     parts = {}
-    for attrs in map(_attrs, _TAG_SHEET.findall(workbook)):
+    for attrs in map(_attrs, sheet_tags(workbook)):
         target = targets.get(attrs.get("r:id", ""), "")
         parts[attrs.get("name")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
     names = {}
@@ -139,6 +144,11 @@ class Source:
     def cell(self, sheet: str, row: int, col: int) -> object:
         return _at(self.grid(sheet), row, col)
 
+    def formulas(self, sheet: str) -> dict[str, str]:
+        """A1 address -> formula, for the sheet's cells that hold one (their shown value is a
+        cached result, which may come from anywhere: another file, a DDE link)."""
+        return {}
+
     def explanations(self) -> dict[str, Explanation]:
         """The clerk's 说明 the workbook holds (its 检查结果 sheet and nianbao's hidden copy)."""
         return explanations.read(*(self.grid(s) if s in self.sheet_parts else None
@@ -154,22 +164,24 @@ class _Book(Source):
     """A workbook file opened once: its XML parts for names and formulas, calamine for values."""
 
     def __init__(self, path: Path):
-        _sniff(path)
+        data = _sniff(path)
         try:
-            # Before any parser sees the file: bombs and damage are refused here. The XML parts are
-            # inflated once, here, and kept.
-            parts = check_package(path, keep=_KEPT.match)
-            self.zip = zipfile.ZipFile(path)
+            # Before any parser sees the file: bombs and damage are refused here, every part holding
+            # cells measured as calamine reads it. The XML parts are inflated once, here, and kept.
+            parts = check_workbook(data, keep=_KEPT.match)
+            self.zip = zipfile.ZipFile(io.BytesIO(data))
             self.zip.getinfo("[Content_Types].xml")  # every Office package has it; without it, Excel will not open the file
             self.structure = (parts["xl/workbook.xml"].decode("utf-8"), parts["xl/_rels/workbook.xml.rels"].decode("utf-8"))
             # Workbooks made from one template share their structure: parse it once, keyed by a digest
             # (a key of the text itself would keep megabytes alive for a hostile workbook.xml).
             self.plan_key = hashlib.blake2b("\0".join(self.structure).encode(), digest_size=16).digest()
             self.sheet_parts, self.names = _remembered(_STRUCTURES, self.plan_key, lambda: _structure(*self.structure))
+            # A part without cells (a chart sheet) was not kept: what it holds is small and never a grid.
             self._xml = {sheet: parts[part] if part in parts else self.zip.read(part) for sheet, part in self.sheet_parts.items()}
-            check_sheets(self._xml)
         except LimitError as exc:
             raise ReadError(str(exc)) from None
+        except Damaged as exc:
+            raise ReadError(f"文件已损坏：{exc}") from None
         except KeyError:
             raise ReadError("文件已损坏：缺少工作簿的组成部分（可能不是 Excel 工作簿）") from None
         except (zipfile.BadZipFile, EOFError, UnicodeDecodeError, ValueError):
@@ -177,7 +189,7 @@ class _Book(Source):
         except OSError as exc:
             raise ReadError(f"无法读取文件：{describe_os_error(exc)}") from None
         try:
-            self.calamine = CalamineWorkbook.from_path(str(path))
+            self.calamine = CalamineWorkbook.from_filelike(io.BytesIO(data))
         except Exception as exc:  # calamine raises its own error types for broken parts
             raise ReadError(f"文件已损坏，无法读取（{type(exc).__name__}）") from None
         self._grids: dict[str, list[list]] = {}
@@ -191,6 +203,15 @@ class _Book(Source):
             except Exception as exc:  # a sheet calamine cannot parse: truncated or malformed XML
                 raise ReadError(f"文件已损坏：工作表“{sheet}”无法读取（{type(exc).__name__}）") from None
         return self._grids[sheet]
+
+    def formulas(self, sheet: str) -> dict[str, str]:
+        xml = self._xml.get(sheet, b"")
+        if b"<f" not in xml and b":f" not in xml:
+            return {}
+        found = {}
+        for ref, formula in _FORMULA_CELL.findall(xml):
+            found[ref.decode("ascii")] = html.unescape(formula.decode("utf-8", "replace"))
+        return found
 
     def empty_cell(self, sheet: str, address: str) -> object:
         # calamine shows a formula without a stored result, and a cached error such as #REF!, as empty.
@@ -279,7 +300,7 @@ def _make_plan(spec: FormSpec, parts: dict[str, str], names: dict[str, str]) -> 
     labels: dict[tuple[str, int, int], tuple[str, list[str]]] = {}
     for key, cell in form_layout(spec).inputs.items():
         place = _resolve(names.get(defined_name(key), ""))
-        if place is None or place[0] not in parts:
+        if place is None or place[0] != cell.sheet or place[0] not in parts:  # a name must point at its own sheet, not a hidden copy
             broken.setdefault((cell.sheet, key.rsplit(".", 1)[0]), []).append(key)
             continue
         sheet, row, col = place
@@ -336,6 +357,7 @@ def _read_located(book: Source, plan: _Plan, values: Values, misplaced: set[str]
         if raw is None:
             raw = book.empty_cell(sheet, plan.where[key][1])
         values.set(key, interpret(raw, specs[key]))
+    _formulas(book, plan, values, misplaced)
 
 
 def _read_cells(book: Source, spec: FormSpec, source: str) -> Values:
@@ -349,3 +371,14 @@ def _read_cells(book: Source, spec: FormSpec, source: str) -> Values:
         detail = f"“{what}”的 {len(keys)} 个单元格名称已失效（该行或列可能被删除）"
         values.hits.append(Hit("S001", params={"detail": detail}, sheet=sheet, anchor=f"{sheet}:{what}"))
     return values
+
+
+def _formulas(book: Source, plan: _Plan, values: Values, misplaced: set[str]) -> None:
+    """An input cell holding a formula is not read (C007), whatever result it shows: the number a
+    report states is typed, and a cached result can be anything (a DDE link's last answer)."""
+    by_sheet = {sheet: book.formulas(sheet) for sheet in {sheet for _, sheet, *_ in plan.located}}
+    for key, sheet, *_ in plan.located:
+        formula = by_sheet[sheet].get(plan.where[key][1])
+        if formula is not None and key not in misplaced and getattr(values.issues.get(key), "issue", None) != "error_value":
+            shown = formula if len(formula) <= 60 else formula[:60] + "…"
+            values.set(key, CellValue("=" + shown, None, "formula", f"单元格是公式“={shown}”，填报栏只读取直接填写的值"))

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nianbao.files import describe_os_error
-from nianbao.limits import LIMITS, LimitError, check_package, check_size
+from nianbao.limits import LIMITS, Damaged, LimitError, check_workbook, read_file
 
 _WORDS = (("管理委员会", "管委会"), ("办公室", "办"), ("(", ""), (")", ""), ("人民政府", "政府"))
 # A chain of administrative areas before an office's own name: 江苏省淮安市 in 江苏省淮安市洪泽区人民政府.
+AREA_CHARS = 64  # the longest chain of areas before an office's own name (江苏省淮安市洪泽区 has 9 characters)
 _AREAS = re.compile(r"(?:[^省市县区州旗盟]{1,10}?(?:省|自治区|特别行政区|市|自治州|州|地区|盟|县|自治县|区|旗))+")
 
 
@@ -35,7 +36,8 @@ def office_key(office: object) -> str:
 
 def area_suffixes(key: str) -> list[str]:
     """The key without one or more superior areas in front: 淮安市洪泽区政府 -> [洪泽区政府]."""
-    return [key[i:] for i in range(1, len(key)) if _AREAS.fullmatch(key[:i])]
+    # Only the first AREA_CHARS characters can be areas: a name of a million characters costs no more.
+    return [key[i:] for i in range(1, min(len(key), AREA_CHARS)) if _AREAS.fullmatch(key[:i])]
 
 
 def same_office(key: str, other: str) -> bool:
@@ -122,26 +124,23 @@ def _text(value: object) -> str:
 
 
 def _rows(path: Path) -> list[list]:
-    """The roster's cells: the first sheet of a workbook, or a CSV in UTF-8 or GBK."""
-    check_size(path, LIMITS.text_bytes)
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    """The roster's cells: the first sheet of a workbook, or a CSV in UTF-8 or GBK. The file is
+    read once, as a regular file, and a workbook measured as the checker measures one."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm", ".csv"):
+        raise RosterError(f"名单 {path.name} 应为 .xlsx 或 .csv 文件")
+    data = read_file(path, LIMITS.text_bytes)
+    if path.suffix.lower() != ".csv":
         from python_calamine import CalamineWorkbook
 
-        check_package(path)
-        book = CalamineWorkbook.from_path(str(path))
+        check_workbook(data)
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         return book.get_sheet_by_index(0).to_python(skip_empty_area=False)
-    if path.suffix.lower() == ".csv":
-        data = path.read_bytes()
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise RosterError(f"名单 {path.name} 的编码无法识别；请另存为 UTF-8 或 GBK 编码的 CSV")
-        return list(csv.reader(io.StringIO(text)))
-    raise RosterError(f"名单 {path.name} 应为 .xlsx 或 .csv 文件")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return list(csv.reader(io.StringIO(data.decode(encoding))))
+        except UnicodeDecodeError:
+            continue
+    raise RosterError(f"名单 {path.name} 的编码无法识别；请另存为 UTF-8 或 GBK 编码的 CSV")
 
 
 def _header_row(rows: list[list], name: str) -> tuple[int, dict[str, int]]:
@@ -181,6 +180,8 @@ def read_roster(path: str | Path) -> Roster:
         raise
     except LimitError as exc:
         raise RosterError(f"名单 {path.name} {exc}") from None
+    except Damaged as exc:
+        raise RosterError(f"名单 {path.name} 已损坏：{exc}") from None
     except OSError as exc:
         raise RosterError(f"无法读取名单 {path}：{describe_os_error(exc)}") from None
     except Exception as exc:  # a damaged workbook: calamine and zipfile raise many kinds

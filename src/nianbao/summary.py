@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -12,7 +11,7 @@ import xlsxwriter
 
 from nianbao import __version__
 from nianbao.collect import NEEDS_FIXING, ROSTER_STATUS, Collection
-from nianbao.files import Destinations, atomic_path, close_workbook, inert_text
+from nianbao.files import Destinations, atomic_path, close_workbook, inert_text, json_text, shown
 from nianbao.findings import ERROR
 from nianbao.result import Result
 from nianbao.roster import MATCHES
@@ -36,7 +35,7 @@ def _first_findings(result: Result) -> str:
 def _previous(result: Result) -> str:
     """Which report was last year's, and how it was found; or why none was."""
     if result.previous:
-        return f"{result.previous['path']}（{MATCHES[result.previous['match']]}）"
+        return f"{shown(result.previous['path'])}（{MATCHES[result.previous['match']]}）"
     return f"未配对：{result.previous_note}" if result.previous_note else ""
 
 
@@ -97,19 +96,19 @@ def _roster_sheet(wb, formats: dict, collection: Collection, out_dir: Path) -> N
         ws.write_row(row, 0, [i, entry.office.code, entry.office.name], wrap)
         ws.write(row, 3, status, fills[status])
         ws.write_row(row, 4, [newest.errors, newest.warnings, newest.explained] if newest else ["", "", ""], wrap)
-        ws.write(row, 7, "\n".join(str(r.path) for r in entry.results), wrap)
+        ws.write(row, 7, "\n".join(shown(r.path) for r in entry.results), wrap)
         if newest is not None:
             _copy_link(ws, row, 8, out_dir, newest)
         ws.write_row(row, 9, [entry.office.contact, entry.office.phone], wrap)
     ws.autofilter(3, 0, row, len(header) - 1)
     sections = [
         ("不属于名单中任何机关的文件", ["文件", "报告中的机关", "年度", "状态"],
-         [[str(r.path), r.office or "", r.year or "", STATUS[r.status]] for r in collection.unmatched]),
+         [[shown(r.path), r.office or "", r.year or "", STATUS[r.status]] for r in collection.unmatched]),
         ("报送了多份文件的机关（均已检查，按最新一份判断）", ["机关名称", "最新的文件", "其他文件"],
-         [[e.office.name, str(e.newest.path), "\n".join(str(r.path) for r in e.results[1:])]
+         [[e.office.name, shown(e.newest.path), "\n".join(shown(r.path) for r in e.results[1:])]
           for e in collection.offices if len(e.results) > 1]),
         ("下发标识不符的工作簿", ["文件", "报告中的机关", "问题"],
-         [[str(r.path), r.office or "", problem] for r, problem in collection.problems]),
+         [[shown(r.path), r.office or "", problem] for r, problem in collection.problems]),
     ]
     for caption, columns, rows in sections:
         row += 2
@@ -137,7 +136,7 @@ def _explained_sheet(wb, formats: dict, results: list[Result], out_dir: Path) ->
     ws.write(0, 0, f"已说明的问题：{len(rows)} 项（请审核说明是否成立；不成立的退回修改）", formats["title"])
     ws.write_row(2, 0, ["文件", "机关", "严重程度", "规则", "位置", "问题", "说明", "处理", "批注副本"], formats["bold"])
     for n, (r, *line) in enumerate(rows, 3):
-        ws.write_row(n, 0, [str(r.path), r.office or "", *line], formats["wrap"])
+        ws.write_row(n, 0, [shown(r.path), r.office or "", *line], formats["wrap"])
         _copy_link(ws, n, 8, out_dir, r)
     _widths(ws, {(0, 0): 30, (1, 1): 20, (2, 4): 9, (5, 6): 50, (7, 7): 16, (8, 8): 30})
     printable(ws, 2)
@@ -164,7 +163,7 @@ def write_xlsx(results: list[Result], path: Path, collection: Collection | None 
         ws.write_row(3, 0, header, bold)
         for i, r in enumerate(results, 1):
             row = 3 + i
-            ws.write_row(row, 0, [i, str(r.path), r.office or "", r.year or "", r.format or ""], wrap)
+            ws.write_row(row, 0, [i, shown(r.path), r.office or "", r.year or "", r.format or ""], wrap)
             ws.write(row, 5, STATUS[r.status], fills[STATUS[r.status]])
             ws.write_row(row, 6, [r.errors, r.warnings], wrap)
             ws.write(row, 8, _first_findings(r), wrap)
@@ -180,7 +179,7 @@ def write_xlsx(results: list[Result], path: Path, collection: Collection | None 
         rules_ws = wb.add_worksheet("按规则")
         rules_ws.write_row(0, 0, ["规则", "严重程度", "名称", "涉及文件数", "发现数"], bold)
         for row, (rule_id, hits) in enumerate(by_rule.items(), 1):
-            files = {str(r.path) for r, _ in hits}
+            files = {shown(r.path) for r, _ in hits}
             rules_ws.write_url(row, 0, f"internal:'{rule_id}'!A1", string=rule_id)
             rules_ws.write_row(row, 1, [severities.get(rule_id, ""), titles.get(rule_id, ""), len(files), len(hits)])
         _widths(rules_ws, {(2, 2): 36, (3, 4): 12})
@@ -192,7 +191,7 @@ def write_xlsx(results: list[Result], path: Path, collection: Collection | None 
             chart.set_title({"name": "各规则涉及的文件数"})
             chart.set_legend({"none": True})
             chart.set_y_axis({"reverse": True})
-            most = max(len({str(r.path) for r, _ in hits}) for hits in by_rule.values())
+            most = max(len({shown(r.path) for r, _ in hits}) for hits in by_rule.values())
             chart.set_x_axis({"min": 0, "major_unit": max(1, -(-most // 10)), "num_format": "0"})  # whole files
             # On a sheet of its own, so it prints on a page of its own.
             sheet = wb.add_chartsheet("图表")
@@ -202,11 +201,11 @@ def write_xlsx(results: list[Result], path: Path, collection: Collection | None 
 
         for rule_id, hits in by_rule.items():
             sheet = wb.add_worksheet(rule_id)
-            files = len({str(r.path) for r, _ in hits})
+            files = len({shown(r.path) for r, _ in hits})
             sheet.write(0, 0, f"{rule_id} {titles.get(rule_id, '')}（{severities.get(rule_id, '')}）：{files} 个文件", title)
             sheet.write_row(2, 0, ["文件", "机关", "年度", "位置", "说明", "批注副本"], bold)
             for row, (r, f) in enumerate(hits, 3):
-                sheet.write_row(row, 0, [str(r.path), r.office or "", r.year or "", f"{f.sheet}!{f.cell}" if f.cell else "", f.message], wrap)
+                sheet.write_row(row, 0, [shown(r.path), r.office or "", r.year or "", f"{f.sheet}!{f.cell}" if f.cell else "", f.message], wrap)
                 _copy_link(sheet, row, 5, out_dir, r)
             _widths(sheet, {(0, 0): 36, (1, 1): 24, (4, 4): 80, (5, 5): 30})
             printable(sheet, 2)
@@ -215,20 +214,20 @@ def write_xlsx(results: list[Result], path: Path, collection: Collection | None 
 
 
 def write_csv(results: list[Result], path: Path) -> Path:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8-sig") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8-sig", errors="backslashreplace") as fh:
         writer = csv.writer(fh)
         writer.writerow(["path", "office", "year", "format", "status", "状态", "errors", "warnings", "rules", "reason", "output", "previous",
                          "explained", "checked"])
         for r in results:
-            writer.writerow([inert_text(str(v)) for v in (r.path, r.office or "", r.year or "", r.format or "", r.status, STATUS[r.status],
-                             r.errors, r.warnings, " ".join(sorted({f.rule for f in r.findings})), r.reason or "", r.output or "",
+            writer.writerow([inert_text(str(v)) for v in (shown(r.path), r.office or "", r.year or "", r.format or "", r.status, STATUS[r.status],
+                             r.errors, r.warnings, " ".join(sorted({f.rule for f in r.findings})), r.reason or "", shown(r.output or ""),
                              _previous(r), r.explained, "partial" if r.unread else "full")])
     return path
 
 
 def write_json(results: list[Result], path: Path, collection: Collection | None = None) -> Path:
     by_rule = {
-        rule_id: {"files": sorted({str(r.path) for r, _ in hits}), "findings": len(hits)}
+        rule_id: {"files": sorted({shown(r.path) for r, _ in hits}), "findings": len(hits)}
         for rule_id, hits in _by_rule(results).items()
     }
     document = {
@@ -244,10 +243,10 @@ def write_json(results: list[Result], path: Path, collection: Collection | None 
     if collection is not None:  # the roster contract (docs/distribution.md): read by other programs
         document["year"] = collection.year
         document["roster"] = [entry.to_dict() for entry in collection.offices]
-        document["unmatched"] = [str(r.path) for r in collection.unmatched]
-        document["identity_problems"] = [{"path": str(r.path), "problem": problem} for r, problem in collection.problems]
+        document["unmatched"] = [shown(r.path) for r in collection.unmatched]
+        document["identity_problems"] = [{"path": shown(r.path), "problem": problem} for r, problem in collection.problems]
     with atomic_path(path) as tmp:
-        Path(tmp).write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+        Path(tmp).write_text(json_text(document), encoding="utf-8")
     return path
 
 

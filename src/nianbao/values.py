@@ -20,7 +20,7 @@ from nianbao.spec import CellSpec, FormSpec
 
 # Issues that leave the cell unread, and issues where a value was read after normalising.
 # "missing": an imported report does not print the cell; "absent": nor its whole table.
-UNREAD = {"blank", "slash", "dash", "text", "wrong_unit", "formula_no_cache", "error_value", "too_large", "missing", "absent"}
+UNREAD = {"blank", "slash", "dash", "text", "wrong_unit", "formula_no_cache", "formula", "error_value", "too_large", "missing", "absent"}
 NORMALISED = {"unit", "fullwidth", "text_number", "text_date"}
 
 FORMULA_NO_CACHE = object()  # sentinel a reader passes for a formula cell with no cached value
@@ -75,7 +75,7 @@ _LARGEST = 10.0 ** MAX_DIGITS
 def interpret(raw: object, cell: CellSpec) -> CellValue:
     """Interpret the raw content of an input cell according to the cell's type."""
     if raw is FORMULA_NO_CACHE:
-        return CellValue(None, None, "formula_no_cache")
+        return CellValue(None, None, "formula_no_cache", "单元格是公式，但文件中没有保存计算结果；请在 Excel 或 WPS 中打开并保存")
     if isinstance(raw, ErrorValue):
         return CellValue(raw.code, None, "error_value", raw.code)
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):

@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from nianbao.files import describe_os_error
-from nianbao.limits import LIMITS, LimitError, check_package, check_size
+from nianbao.limits import LIMITS, LimitError, check_line, check_package, check_pdf, check_size, check_tag, check_word, read_file
 
 
 class ImportError_(Exception):  # noqa: N801 - "ImportError" is a builtin
@@ -48,6 +48,7 @@ def split_line(line: str, origin: str) -> Row:
     """Cells at tabs, pipes and runs of spaces; within a cell, values set off by single spaces
     (or run on between Chinese words) become cells of their own, and the words between them stay
     together."""
+    check_line(line, origin)  # before splitting: a 30 MB line would split into gigabytes of cells
     cells: Row = []
     for part in _SPLIT.split(line.rstrip("\n")):
         words = _RUN.sub(" \x00\\1 ", part).split()
@@ -155,6 +156,10 @@ class _Tables(HTMLParser):
         self.skip = 0
         self.line = 0
 
+    def parse_starttag(self, i: int) -> int:
+        check_tag(self.check_for_whole_start_tag(i) - i)  # before its attributes are parsed: a tag may hold a million
+        return super().parse_starttag(i)
+
     def handle_starttag(self, tag: str, attrs) -> None:
         if tag in _SKIPPED:
             self.skip += 1
@@ -200,8 +205,9 @@ class _Tables(HTMLParser):
     def _end_cell(self, table: dict) -> None:
         if table["cell"] is not None:
             self.rows.charge(1)  # counted as it is made: one <tr> may hold a million cells
-            row = table["row"]
-            row.append(Cell(" ".join("".join(table["cell"]).split()), f"第{table['n']}个表格第{table['r']}行第{len(row) + 1}格"))
+            row, text, where = table["row"], "".join(table["cell"]), f"第{table['n']}个表格第{table['r']}行第{len(table['row']) + 1}格"
+            check_line(text, where)
+            row.append(Cell(" ".join(text.split()), where))
             table["cell"] = None
 
     def _end_row(self, table: dict) -> None:
@@ -229,7 +235,7 @@ def load_docx(path: Path) -> list[Row]:
     from docx.text.paragraph import Paragraph
 
     try:
-        check_package(path)
+        check_word(check_package(path, keep=lambda name: name == "word/document.xml").get("word/document.xml", b""))
         document = docx.Document(str(path))
     except LimitError:
         raise
@@ -299,7 +305,7 @@ def load_pdf(path: Path) -> list[Row]:
 
     rows = Rows()
     try:
-        check_size(path, LIMITS.file_bytes)
+        check_pdf(read_file(path, LIMITS.file_bytes))  # streams and pages counted before pdfminer parses any
         with pdfplumber.open(str(path)) as pdf:
             if len(pdf.pages) > LIMITS.pdf_pages:
                 raise LimitError(f"PDF 有 {len(pdf.pages)} 页，超过上限 {LIMITS.pdf_pages} 页")
