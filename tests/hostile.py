@@ -8,7 +8,9 @@ and ``benchmarks/hostile.py`` both use them.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -259,6 +261,102 @@ def many_sheets(n: int = 10_000):
     return make
 
 
+# --- sheets read the way python-calamine reads them ------------------------------------------------
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_WORKSHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+
+
+def _sheet(rows: bytes) -> bytes:
+    return b'<?xml version="1.0"?><worksheet xmlns="' + _MAIN.encode() + b'"><sheetData>' + rows + b"</sheetData></worksheet>"
+
+
+FAR = _sheet(b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')
+
+
+def _with_sheet(good: Path, dest: Path, tags: str, xml: bytes, rid: str = "rIdH1") -> Path:
+    """``good`` with one more worksheet part (``xml``, relationship ``rid``) and ``tags`` added to
+    workbook.xml's <sheets> (the <sheet> elements naming it, or anything else)."""
+    rel = f'<Relationship Id="{rid}" Type="{_WORKSHEET}" Target="worksheets/hostile.xml"/>'
+    return rewrite(good, dest, {
+        "xl/workbook.xml": lambda d: d.replace(b"</sheets>", tags.encode() + b"</sheets>"),
+        "xl/_rels/workbook.xml.rels": lambda d: d.replace(b"</Relationships>", rel.encode() + b"</Relationships>"),
+    }, {"xl/worksheets/hostile.xml": xml})
+
+
+def far_cell_quoted(good: Path, folder: Path) -> Path:
+    """XFD1048576 with its row and cell references in single quotes, as XML allows."""
+    return rewrite(good, folder / "far-cell-quoted.xlsx", {
+        _part(good, "说明"): lambda d: d.replace(b"</sheetData>", b"<row r='1048576'><c r='XFD1048576'><v>1</v></c></row></sheetData>")})
+
+
+def rows_without_r(n: int):
+    """``n`` rows with no r attribute (each row follows the one before): 26 MB of XML, under the part limit."""
+    def make(good: Path, folder: Path) -> Path:
+        return rewrite(good, folder / f"rows-without-r-{n}.xlsx", {_part(good, "说明"): lambda _: _sheet(b"<row><c><v>1</v></c></row>" * n)})
+    return make
+
+
+def cells_without_r(n: int):
+    """One row of ``n`` cells with no r attribute (each in the column after the one before)."""
+    def make(good: Path, folder: Path) -> Path:
+        row = b"<row>" + b"<c><v>1</v></c>" * n + b"</row>"
+        return rewrite(good, folder / f"cells-without-r-{n}.xlsx", {_part(good, "说明"): lambda _: _sheet(row)})
+    return make
+
+
+def sheet_named_twice(good: Path, folder: Path) -> Path:
+    """workbook.xml lists 说明 a second time, for a part reaching XFD1048576."""
+    return _with_sheet(good, folder / "sheet-named-twice.xlsx", '<sheet name="说明" sheetId="90" r:id="rIdH1"/>', FAR)
+
+
+def sheet_behind_comment(good: Path, folder: Path) -> Path:
+    """A sheet whose name a commented-out <sheet> gives to a harmless part: calamine never sees the comment."""
+    tags = '<sheet name="附表" sheetId="90" r:id="rIdH1"/><!-- <sheet name="附表" sheetId="91" r:id="rId1"/> -->'
+    return _with_sheet(good, folder / "sheet-behind-comment.xlsx", tags, FAR)
+
+
+def sheet_named_gt(good: Path, folder: Path) -> Path:
+    """A valid sheet named a>b (a raw > is allowed in an attribute value)."""
+    small = _sheet(b'<row r="1"><c r="A1"><v>1</v></c></row>')
+    return _with_sheet(good, folder / "sheet-a-gt-b.xlsx", '<sheet name="a>b" sheetId="90" r:id="rIdH1"/>', small)
+
+
+def hidden_copy(good: Path, folder: Path) -> Path:
+    """表三's defined names redirected into a veryHidden copy of it full of zeros, the visible 表三 wrong."""
+    wb = load_workbook(good)
+    copy = wb.copy_worksheet(wb[NEW_NATURAL.sheet])
+    copy.title, copy.sheet_state = "表三副本", "veryHidden"
+    for key, cell in LAYOUT.inputs.items():
+        if cell.sheet == NEW_NATURAL.sheet:
+            copy[cell.address].value = 0
+    wb[NEW_NATURAL.sheet][NEW_NATURAL.address].value = 999_999
+    for name in list(wb.defined_names):
+        if wb.defined_names[name].attr_text.startswith(f"'{NEW_NATURAL.sheet}'!"):
+            wb.defined_names[name].attr_text = wb.defined_names[name].attr_text.replace(f"'{NEW_NATURAL.sheet}'!", "'表三副本'!")
+    out = folder / "hidden-copy.xlsx"
+    wb.save(out)
+    return out
+
+
+def _cell_xml(name: str, xml: str):
+    def make(good: Path, folder: Path) -> Path:
+        return rewrite(good, folder / name, {_part(good, NEW_NATURAL.sheet): _set_cell_xml(NEW_NATURAL.address, xml.format(a=NEW_NATURAL.address))})
+    return make
+
+
+# --- file names ------------------------------------------------------------------------------------
+
+def named(name: str | bytes, suffix: str = ".xlsx"):
+    """The good workbook under a name of its own (bytes: not valid UTF-8)."""
+    def make(good: Path, folder: Path) -> Path:
+        stem = os.fsdecode(name) if isinstance(name, bytes) else name
+        out = folder / f"{stem}{suffix}"
+        shutil.copyfile(good, out)
+        return out
+    return make
+
+
 # --- published reports --------------------------------------------------------------------------
 
 def nested_html(depth: int, closed: bool = True):
@@ -328,21 +426,86 @@ def run_together(good: Path, folder: Path) -> Path:
     return out
 
 
+def _pdf(objects: list[bytes], trailer: bytes = b"") -> bytes:
+    """A PDF of ``objects`` (numbered from 1; 1 is the catalog), with its cross-reference table."""
+    parts, offsets, size = [b"%PDF-1.4\n"], [], 9
+    for n, obj in enumerate(objects, 1):
+        offsets.append(size)
+        parts.append(b"%d 0 obj\n" % n + obj + b"\nendobj\n")
+        size += len(parts[-1])
+    xref = size
+    parts.append(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets))
+    return b"".join(parts) + b"trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, trailer, xref)
+
+
 def encrypted_pdf(good: Path, folder: Path) -> Path:
     """A PDF with the standard security handler and an unknown user password."""
     out = folder / "encrypted.pdf"
     objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
                b"<< /Filter /Standard /V 1 /R 2 /O <" + b"11" * 32 + b"> /U <" + b"22" * 32 + b"> /P -4 >>"]
-    body, offsets = b"%PDF-1.4\n", []
-    for n, obj in enumerate(objects, 1):
-        offsets.append(len(body))
-        body += b"%d 0 obj\n" % n + obj + b"\nendobj\n"
-    xref = len(body)
-    body += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    body += (b"trailer\n<< /Size %d /Root 1 0 R /Encrypt 4 0 R /ID [<" % (len(objects) + 1) + b"ab" * 16 + b"><" + b"ab" * 16
-             + b">] >>\nstartxref\n%d\n%%%%EOF\n" % xref)
-    out.write_bytes(body)
+    out.write_bytes(_pdf(objects, b"/Encrypt 4 0 R /ID [<" + b"ab" * 16 + b"><" + b"ab" * 16 + b">] "))
+    return out
+
+
+def pdf_stream_bomb(good: Path, folder: Path) -> Path:
+    """A one-page PDF whose content stream inflates to 1 GB (1 MB on disk)."""
+    packer = zlib.compressobj(1)
+    chunk = b" " * (1 << 20)
+    stream = b"".join(packer.compress(chunk) for _ in range(1024)) + packer.flush()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+               b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream"]
+    out = folder / "pdf-stream-bomb.pdf"
+    out.write_bytes(_pdf(objects))
+    return out
+
+
+def pdf_pages(n: int):
+    """A PDF of ``n`` empty pages (12 MB for 200,000)."""
+    def make(good: Path, folder: Path) -> Path:
+        kids = b" ".join(b"%d 0 R" % (i + 3) for i in range(n))
+        objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, n)]
+        objects += [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>"] * n
+        out = folder / f"pdf-pages-{n}.pdf"
+        out.write_bytes(_pdf(objects))
+        return out
+    return make
+
+
+def long_line(name: str, head: str, unit: str, size: int, tail: str = ""):
+    """A report of one line (or paragraph, or table row) of ``size`` bytes of ``unit`` repeated."""
+    def make(good: Path, folder: Path) -> Path:
+        out = folder / name
+        with out.open("w", encoding="utf-8") as fh:
+            fh.write(head)
+            fh.write(unit * (size // len(unit.encode())))
+            fh.write(tail)
+        return out
+    return make
+
+
+def html_attributes(n: int):
+    def make(good: Path, folder: Path) -> Path:
+        out = folder / f"html-attributes-{n}.html"
+        out.write_text("<html><body><p " + " ".join(f"a{i}" for i in range(n)) + ">示例县2025年政府信息公开工作年度报告</p></body></html>",
+                       encoding="utf-8")
+        return out
+    return make
+
+
+def docx_grid_span(good: Path, folder: Path) -> Path:
+    """A Word table cell spanning 2,000,000,000 grid columns."""
+    import docx
+
+    source = folder / "grid-span-source.docx"
+    document = docx.Document()
+    document.add_paragraph("示例县人民政府办公室2025年政府信息公开工作年度报告")
+    document.add_table(rows=1, cols=2).cell(0, 0).text = "x"
+    document.save(source)
+    span = b'<w:tcPr><w:gridSpan w:val="2000000000"/></w:tcPr>'
+    out = rewrite(source, folder / "docx-grid-span.docx", {"word/document.xml": lambda d: re.sub(rb"<w:tcPr>.*?</w:tcPr>", span, d, count=1)})
+    source.unlink()
     return out
 
 
@@ -428,4 +591,26 @@ CASES = [
     Case("report-5000-digits", report_digits, rule="C013"),
     Case("run-together-24-digits", run_together, partial=True, bomb=True),  # checked: no split fits, every row unread
     Case("encrypted-pdf", encrypted_pdf, "密码"),
+    # Round three: limits measured as the parsers read, the verdict about what the workbook shows, names.
+    Case("far-cell-quoted", far_cell_quoted, "超出处理上限", bomb=True),
+    Case("rows-without-r", rows_without_r(1_000_000), "超出处理上限", bomb=True),
+    Case("cells-without-r", cells_without_r(300_000), "超出处理上限", bomb=True),
+    Case("sheet-named-twice", sheet_named_twice, "两个名为“说明”的工作表", bomb=True),
+    Case("sheet-behind-comment", sheet_behind_comment, "超出处理上限", bomb=True),
+    Case("sheet-a-gt-b", sheet_named_gt),
+    Case("hidden-copy", hidden_copy, rule="S001"),
+    Case("dde-formula", _cell_xml("dde.xlsx", "<c r=\"{a}\"><f>cmd|' /C calc'!A0</f><v>0</v></c>"), rule="C007"),
+    Case("spill-error", _cell_xml("spill.xlsx", '<c r="{a}" t="e"><f>_xlfn.SEQUENCE(3)</f><v>#SPILL!</v></c>'), rule="C012"),
+    Case("name-not-utf8", named(b"\xb1\xa8\xb8\xe6-gbk")),  # 报告 in GBK, as an old zip tool unpacks it
+    Case("name-long", named("长" * 82)),  # 251 bytes: its copy's name would pass 255
+    Case("name-escape", named("esc\x1b[31m\x1b]0;pwned\x07")),
+    Case("text-line-30mb", long_line("text-line.txt", "示例县2025年政府信息公开工作年度报告\n", "1 ", 30 << 20), "超出处理上限", bomb=True),
+    Case("md-row-20mb", long_line("md-row.md", "# 示例县2025年政府信息公开工作年度报告\n\n", "| 1 ", 20 << 20, "|\n"), "超出处理上限", bomb=True),
+    Case("tabs-10mb", long_line("tabs.txt", "示例县2025年政府信息公开工作年度报告\n", "\t", 10 << 20), "超出处理上限", bomb=True),
+    Case("html-paragraph-10mb", long_line("html-paragraph.html", "<html><body><p>示例县2025年政府信息公开工作年度报告</p><p>", "字 ", 10 << 20,
+                                           "</p></body></html>"), "超出处理上限", bomb=True),
+    Case("html-attributes", html_attributes(1_000_000), "超出处理上限", bomb=True),
+    Case("docx-grid-span", docx_grid_span, "超出处理上限", bomb=True),
+    Case("pdf-stream-bomb", pdf_stream_bomb, "压缩炸弹", bomb=True),
+    Case("pdf-pages", pdf_pages(200_000), "超出处理上限", bomb=True),
 ]

@@ -34,7 +34,7 @@ from nianbao.explanations import (
     kept,
     store_rows,
 )
-from nianbao.files import atomic_path
+from nianbao.files import atomic_path, shown
 from nianbao.findings import ERROR, Finding
 from nianbao.limits import LimitError
 from nianbao.package import (
@@ -431,7 +431,7 @@ def annotate(source: str | Path, findings: list[Finding], dest: str | Path, stal
             layer.mark(name, cell, note_text(group), FILLS[severity_of(group)])
         for (name, cell), why in (unread or {}).items():
             layer.mark(name, cell, f"{MARKER}\n未能读取（读取的限度，不是报告的错误）：{why}", UNREAD_FILL, only_unnoted=True)
-        layer.results(findings, source.name, list(stale), reading)
+        layer.results(findings, shown(source.name), list(stale), reading)
         layer.records(kept(findings, list(stale)))
         with atomic_path(dest) as tmp:
             layer.save(tmp)

@@ -24,7 +24,7 @@ from nianbao.annotate import annotate
 from nianbao.choices import Copies
 from nianbao.discovery import Item, discover
 from nianbao.explanations import explain
-from nianbao.files import Destinations
+from nianbao.files import Destinations, shown
 from nianbao.importers import import_report, importable, write_template
 from nianbao.layout import form_layout
 from nianbao.limits import LIMITS
@@ -165,7 +165,8 @@ def _earlier(pool: Pool, previous_dir: Path | None, size: int) -> list[Checked]:
 def _later_stages(checked: list[Checked], pairs: list[Pairing]) -> None:
     """The PAIR and BATCH stages on the extracts, added to each result's findings."""
     usable = [c.extract is not None and c.result.reason is None for c in checked]
-    reports = [BatchReport(ruleset(c.extract.spec), c.extract, c.result.path.name) if ok else None for c, ok in zip(checked, usable, strict=True)]
+    reports = [BatchReport(ruleset(c.extract.spec), c.extract, shown(c.result.path.name)) if ok else None
+               for c, ok in zip(checked, usable, strict=True)]
     batch = batch_stage(reports)
     for index, (c, pairing) in enumerate(zip(checked, pairs, strict=True)):
         if not usable[index]:

@@ -17,10 +17,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import xlsxwriter
-
 from nianbao.batch import read_many
-from nianbao.files import Destinations, atomic_path, close_workbook
+from nianbao.files import Destinations, atomic_path, close_workbook, listing_workbook
 from nianbao.layout import form_layout
 from nianbao.pairing import Checked, LastYear
 from nianbao.result import failure_reason
@@ -28,7 +26,7 @@ from nianbao.roster import MATCHES, Office, Offices, Roster
 from nianbao.rules.catalogue import prefills, ruleset
 from nianbao.spec import FormSpec
 from nianbao.stamp import placeholder, stamp
-from nianbao.summary import TEXT_ONLY, printable, sheet_formats
+from nianbao.summary import printable, sheet_formats
 from nianbao.workers import Failure, Pool, worker_count
 
 LIST_XLSX = "下发清单.xlsx"
@@ -192,7 +190,7 @@ def write_list(distribution: Distribution, path: Path, links: dict[str, str]) ->
     spec = distribution.spec
     prefilled = sum(bool(s.prefilled) for s in distribution.sent)
     with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(tmp, TEXT_ONLY)
+        wb = listing_workbook(tmp)
         formats = sheet_formats(wb)
         bold, wrap, title = formats["bold"], formats["wrap"], formats["title"]
         ws = wb.add_worksheet("下发清单")

@@ -17,6 +17,7 @@ import os
 import re
 import socket
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,6 +81,26 @@ def close_workbook(wb) -> None:
         raise cause if isinstance(cause, OSError) else OSError(str(exc)) from None
 
 
+TEXT_ONLY = {"strings_to_formulas": False, "strings_to_urls": False}  # text from reports stays text
+
+
+def listing_workbook(path: str):
+    """An xlsxwriter workbook for nianbao's listings (汇总.xlsx, 下发清单.xlsx): text from reports
+    stays text, and a string that cannot be written as UTF-8 (a file name's bytes that are not
+    valid UTF-8, carried as lone surrogates) is written as shown() shows it, wherever it came
+    from, instead of failing the whole workbook when it is closed."""
+    import xlsxwriter
+    from xlsxwriter.sharedstrings import SharedStringTable
+
+    class Strings(SharedStringTable):
+        def _get_shared_string_index(self, string):
+            return super()._get_shared_string_index(_SURROGATE.sub(_escaped, string) if _SURROGATE.search(string) else string)
+
+    wb = xlsxwriter.Workbook(path, TEXT_ONLY)
+    wb.str_table = Strings()
+    return wb
+
+
 def inert_text(value: object) -> object:
     """Text that a spreadsheet opens as text, never as a formula, for writers that cannot mark a
     cell as text (a CSV field, a value typed into Excel through xlwings): a leading = + - @, tab
@@ -90,6 +111,9 @@ def inert_text(value: object) -> object:
 
 
 _UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _escaped(match: re.Match) -> str:
@@ -151,6 +175,7 @@ class Destinations:
     def __init__(self, inputs: Iterable[Path] = ()):
         self.inputs = {p.resolve() for p in inputs}
         self.taken: set[Path] = set()
+        self.started = time.time_ns()
         self._manifests: dict[Path, dict[str, list[int]]] = {}
 
     def _ours(self, path: Path) -> bool:
@@ -191,6 +216,25 @@ class Destinations:
                     Path(tmp).write_text(json.dumps(data, ensure_ascii=False, indent=0), encoding="utf-8")
             except OSError:
                 pass
+
+
+    def settle(self) -> None:
+        """At the end of a run, however it ended (Ctrl-C, SIGTERM, a worker killed past its time
+        budget): record every output this run wrote, so a run again into the folder replaces
+        them instead of writing -2 copies beside them, and remove the temporary files a killed
+        writer left (``.nianbao-*`` beside a destination, never a finished output)."""
+        written = [p for p in self.taken if (stamp := _stamp(p)) is not None and stamp[1] >= self.started]
+        self.record(written)
+        for folder in {p.parent for p in self.taken}:
+            try:
+                leftovers = [f for f in folder.iterdir() if _PARTIAL.match(f.name) and f.stat().st_mtime_ns >= self.started]
+            except OSError:
+                continue
+            for leftover in leftovers:
+                leftover.unlink(missing_ok=True)
+
+
+_PARTIAL = re.compile(r"\.nianbao-(?!outputs\.json$|probe-)[a-z0-9_]{8}\.[A-Za-z]+$")  # atomic_path's temporary files
 
 
 def _alive(pid: int) -> bool:

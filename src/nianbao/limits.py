@@ -264,11 +264,34 @@ def check_workbook(source: Path | bytes, limits: Limits = LIMITS, keep: Callable
     read it (whichever sheet names it: a name listed twice, or a <sheet> inside a comment,
     cannot hide one), and workbook.xml's sheet names checked to be unique. Returns the parts
     ``keep`` selects and every part holding cells."""
-    parts = check_package(source, limits, keep=lambda name: keep(name) or name == "xl/workbook.xml", sheets=True)
+    parts = check_package(source, limits, keep=lambda name: keep(name) or name.startswith(("xl/workbook.xml", "xl/_rels/workbook.xml")),
+                          sheets=True)
     if "xl/workbook.xml" in parts:
         check_sheet_names(parts["xl/workbook.xml"].decode("utf-8", "replace"))
-    check_sheets({name: xml for name, xml in parts.items() if _is_sheet(xml)}, limits)
+    named = _sheet_names(parts)
+    check_sheets({named.get(name, name): xml for name, xml in parts.items() if _is_sheet(xml)}, limits)
     return parts
+
+
+_RELATION = re.compile(r"""<(?:[\w.-]+:)?Relationship\s(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_ID, _TARGET = (re.compile(rf"""\s{attr}\s*=\s*["']([^"']*)["']""") for attr in (r"(?:[\w.-]+:)?[iI]d", "Target"))
+
+
+def _sheet_names(parts: dict[str, bytes]) -> dict[str, str]:
+    """Part -> the sheet name workbook.xml gives it, for messages (a part no sheet names keeps its own)."""
+    workbook = uncommented(parts.get("xl/workbook.xml", b"").decode("utf-8", "replace"))
+    rels = uncommented(parts.get("xl/_rels/workbook.xml.rels", b"").decode("utf-8", "replace"))
+    targets = {}
+    for tag in _RELATION.findall(rels):
+        found, target = _ID.search(tag), _TARGET.search(tag)
+        if found and target:
+            targets[found.group(1)] = target.group(1).lstrip("/") if target.group(1).startswith("/") else "xl/" + target.group(1)
+    names = {}
+    for attrs in sheet_tags(workbook):
+        name, rid = _NAME.search(attrs), _ID.search(attrs)
+        if name and rid and rid.group(1) in targets:
+            names[targets[rid.group(1)]] = name.group(1) if name.group(1) is not None else name.group(2)
+    return names
 
 
 def check_sheets(sheets: dict[str, bytes], limits: Limits = LIMITS) -> None:
@@ -280,7 +303,7 @@ def check_sheets(sheets: dict[str, bytes], limits: Limits = LIMITS) -> None:
         if not xml.rstrip().endswith(b"worksheet>"):
             raise zipfile.BadZipFile(f"sheet {name} is cut short")
         if (cells := sheet_cells(xml)) > 2 * limits.sheet_cells:
-            raise LimitError(f"工作表“{name}”有约 {cells} 个单元格，超过上限 {limits.sheet_cells} 个单元格")
+            raise LimitError(f"工作表“{name}”有约 {cells} 个单元格和行，超过上限 {limits.sheet_cells} 个单元格")
         rows, cols = sheet_extent(xml)
         if rows * cols > limits.sheet_cells:
             raise LimitError(f"工作表“{name}”的单元格范围达到 {rows} 行 × {cols} 列，超过上限 {limits.sheet_cells} 个单元格")
@@ -328,23 +351,6 @@ def check_copy(path: Path, limits: Limits = LIMITS) -> None:
         raise LimitError(f"工作簿有 {styles} 种单元格格式，超过上限 {limits.styles} 种")
 
 
-# ------------------------------------------------------------------------- rule and form files
-
-def load_yaml(text: str):
-    """YAML of a rule or form file, refusing anchors and aliases: a few lines of aliases (an
-    alias bomb) expand to gigabytes when a rule's ``for_each`` is walked. Raises yaml.YAMLError."""
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        def compose_node(self, parent, index):
-            if self.check_event(yaml.AliasEvent):
-                event = self.peek_event()
-                raise yaml.composer.ComposerError(None, None, "不允许使用 YAML 别名（*…）：请把内容写出来", event.start_mark)
-            return super().compose_node(parent, index)
-
-    return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader
-
-
 # ---------------------------------------------------------------- published reports, before parsing
 
 def check_line(line: str, where: str, limits: Limits = LIMITS) -> None:
@@ -357,7 +363,7 @@ def check_line(line: str, where: str, limits: Limits = LIMITS) -> None:
 def check_tag(length: int, limits: Limits = LIMITS) -> None:
     """Refuse one tag of a web page longer than ``markup_chars`` (a tag of a million attributes)."""
     if length > limits.markup_chars:
-        raise LimitError(f"网页中有一个长达 {length} 个字符的标签，超过上限 {limits.markup_chars} 个")
+        raise LimitError(f"网页中有一个标签超过 {limits.markup_chars} 个字符（如上百万个属性），不像年度报告")
 
 
 _GRID_SPAN = re.compile(rb"""<w:gridSpan\s+w:val\s*=\s*["']\s*([0-9]+)""")
@@ -375,6 +381,20 @@ _STREAM = re.compile(rb"stream\r?\n")
 _PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
 
 
+def _stream(data: bytes, start: int, cap: int):
+    """The pieces a zlib stream starting at ``start`` inflates to, until ``cap`` bytes (or its end, or damage)."""
+    inflater, done = zlib.decompressobj(), 0
+    while done <= cap and not inflater.eof and start < len(data):
+        piece = data[start: start + (1 << 16)]
+        try:
+            out = inflater.decompress(piece, 1 << 20)
+        except zlib.error:
+            return
+        start += len(piece) - len(inflater.unconsumed_tail)
+        done += len(out)
+        yield out
+
+
 def check_pdf(data: bytes, limits: Limits = LIMITS) -> None:
     """Refuse a PDF before pdfminer parses it: streams that inflate beyond ``pdf_stream_bytes``
     all together (a deflate bomb would otherwise be read in full and the report called one
@@ -382,23 +402,11 @@ def check_pdf(data: bytes, limits: Limits = LIMITS) -> None:
     object streams, before any page is parsed)."""
     total, pages = 0, len(_PAGE.findall(data))
     for found in _STREAM.finditer(data):
-        inflater = zlib.decompressobj()
-        chunk = data[found.end(): found.end() + (1 << 16)]
-        if not chunk.startswith((b"x\x01", b"x^", b"x\x9c", b"x\xda")):  # only zlib (FlateDecode) streams inflate
+        if not data.startswith((b"x\x01", b"x^", b"x\x9c", b"x\xda"), found.end()):  # only zlib (FlateDecode) streams inflate
             continue
-        at, budget = found.end(), limits.pdf_stream_bytes - total
-        while chunk and budget > 0 and not inflater.eof:
-            try:
-                out = inflater.decompress(chunk, min(budget, 1 << 20) + 1)
-            except zlib.error:
-                break
-            total, budget = total + len(out), budget - len(out)
+        for out in _stream(data, found.end(), limits.pdf_stream_bytes - total):
+            total += len(out)
             pages += len(_PAGE.findall(out))
-            if inflater.unconsumed_tail:
-                chunk = inflater.unconsumed_tail
-            else:
-                at += len(chunk)
-                chunk = data[at: at + (1 << 16)]
         if total > limits.pdf_stream_bytes:
             raise LimitError(f"PDF 的内容解压后超过 {_mib(limits.pdf_stream_bytes)}（压缩炸弹）")
     if pages > limits.pdf_pages:

@@ -160,6 +160,23 @@ class Source:
         return {str(r[0]): str(r[1]) for r in self.grid(META_SHEET) if len(r) >= 2 and r[0] != ""}
 
 
+_NEW_ERRORS = re.compile(rb"<v>#(?:SPILL|CALC|FIELD|BLOCKED|CONNECT|BUSY|UNKNOWN|PYTHON|EXTERNAL)!</v>")
+
+
+def _for_calamine(data: bytes, parts: dict[str, bytes]) -> bytes:
+    """The package as python-calamine can read it: a cached error newer than calamine knows
+    (Excel 365's #SPILL!, #CALC! ...) would fail the whole sheet, so calamine is given #N/A there;
+    the reader takes the real code from the XML (``empty_cell``)."""
+    changed = {name: _NEW_ERRORS.sub(b"<v>#N/A</v>", xml) for name, xml in parts.items() if _NEW_ERRORS.search(xml)}
+    if not changed:
+        return data
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info, changed[info.filename] if info.filename in changed else zin.read(info))
+    return out.getvalue()
+
+
 class _Book(Source):
     """A workbook file opened once: its XML parts for names and formulas, calamine for values."""
 
@@ -189,7 +206,7 @@ class _Book(Source):
         except OSError as exc:
             raise ReadError(f"无法读取文件：{describe_os_error(exc)}") from None
         try:
-            self.calamine = CalamineWorkbook.from_filelike(io.BytesIO(data))
+            self.calamine = CalamineWorkbook.from_filelike(io.BytesIO(_for_calamine(data, parts)))
         except Exception as exc:  # calamine raises its own error types for broken parts
             raise ReadError(f"文件已损坏，无法读取（{type(exc).__name__}）") from None
         self._grids: dict[str, list[list]] = {}

@@ -80,4 +80,6 @@ def check_round(
         raise RunError(str(exc)) from None
     except OSError as exc:  # the disk filled or the folder went away while writing the summary
         raise RunError(f"无法写出汇总到 {out}：{describe_os_error(exc)}（已写出的文件完整，汇总未写出）") from None
+    finally:  # however the run ended (Ctrl-C, SIGTERM): what was written recorded, what a killed writer left removed
+        destinations.settle()
     return run

@@ -7,18 +7,15 @@ import os
 from collections import Counter, defaultdict
 from pathlib import Path
 
-import xlsxwriter
-
 from nianbao import __version__
 from nianbao.collect import NEEDS_FIXING, ROSTER_STATUS, Collection
-from nianbao.files import Destinations, atomic_path, close_workbook, inert_text, json_text, shown
+from nianbao.files import Destinations, atomic_path, close_workbook, inert_text, json_text, listing_workbook, shown
 from nianbao.findings import ERROR
 from nianbao.result import Result
 from nianbao.roster import MATCHES
 from nianbao.rules.catalogue import all_rules
 
 SUMMARY_XLSX = "汇总.xlsx"
-TEXT_ONLY = {"strings_to_formulas": False, "strings_to_urls": False}  # text from reports stays text
 STATUS = {"clean": "通过", "warnings": "有提示", "explained": "提示均已说明", "errors": "有错误", "failed": "无法检查"}
 FILLS = {"有错误": "#FFC7CE", "有提示": "#FFEB9C", "无法检查": "#D9D9D9", "通过": "#C6EFCE", "提示均已说明": "#DDEBF7", "未报送": "#F8CBAD"}
 FIRST = 3  # findings quoted per file in the overview
@@ -148,7 +145,7 @@ def write_xlsx(results: list[Result], path: Path, collection: Collection | None 
     severities = {r.id: r.severity for r in all_rules()}
     by_rule = _by_rule(results)
     with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(tmp, TEXT_ONLY)
+        wb = listing_workbook(tmp)
         formats = sheet_formats(wb)
         bold, wrap, title, fills = formats["bold"], formats["wrap"], formats["title"], formats["fills"]
         if collection is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
+from html.parser import HTMLParser, locatestarttagend_tolerant
 from pathlib import Path
 
 from nianbao.files import describe_os_error
@@ -157,7 +157,9 @@ class _Tables(HTMLParser):
         self.line = 0
 
     def parse_starttag(self, i: int) -> int:
-        check_tag(self.check_for_whole_start_tag(i) - i)  # before its attributes are parsed: a tag may hold a million
+        # Measured in a window first: the parser's own pattern takes 450 MB for a tag of a million attributes.
+        end = locatestarttagend_tolerant.match(self.rawdata[i: i + LIMITS.markup_chars + 1])
+        check_tag(end.end() if end else 0)
         return super().parse_starttag(i)
 
     def handle_starttag(self, tag: str, attrs) -> None:

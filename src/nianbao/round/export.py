@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import xlsxwriter
-
 from nianbao.collect import ROSTER_STATUS
-from nianbao.files import Destinations, atomic_path, close_workbook
+from nianbao.files import Destinations, atomic_path, close_workbook, listing_workbook
 from nianbao.round.store import Round
 from nianbao.round.view import REVIEW, RoundView, round_view
-from nianbao.summary import TEXT_ONLY, printable, sheet_formats, write_summary
+from nianbao.summary import printable, sheet_formats, write_summary
 
 REMINDERS_XLSX = "催报.xlsx"
 
@@ -40,7 +38,7 @@ def write_reminders(view: RoundView, path: Path) -> Path:
     """催报.xlsx: the offices that have not reported, or must fix what they sent, with their contacts."""
     due = [v for v in view.offices if v.status == "missing" or v.needs_fixing]
     with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(tmp, TEXT_ONLY)
+        wb = listing_workbook(tmp)
         formats = sheet_formats(wb)
         ws = wb.add_worksheet("催报")
         ws.write(0, 0, f"{view.year or ''} 年度报告催报名单：未报送 {sum(v.status == 'missing' for v in due)} 个，"
