@@ -357,6 +357,41 @@ def named(name: str | bytes, suffix: str = ".xlsx"):
     return make
 
 
+# --- what else a folder of returns holds ------------------------------------------------------------
+
+def fifo(good: Path, folder: Path) -> Path:
+    """A named pipe called like a report: opening it would block forever."""
+    out = folder / "fifo.txt"
+    os.mkfifo(out)
+    return out
+
+
+def device_link(good: Path, folder: Path) -> Path:
+    """A link to /dev/zero called like a report: reading it never ends."""
+    out = folder / "zero.txt"
+    out.symlink_to("/dev/zero")
+    return out
+
+
+def outside_link(good: Path, folder: Path) -> Path:
+    """A link in the folder to a report outside it."""
+    outside = folder.parent / f"outside-{folder.name}"
+    outside.mkdir(exist_ok=True)
+    shutil.copyfile(good, outside / "elsewhere.xlsx")
+    out = folder / "outside-link.xlsx"
+    out.symlink_to(outside / "elsewhere.xlsx")
+    return out
+
+
+def other_format(suffix: str):
+    """A file of a format offices send that nianbao does not read (content: a workbook's bytes)."""
+    def make(good: Path, folder: Path) -> Path:
+        out = folder / f"other{suffix}"
+        shutil.copyfile(good, out)
+        return out
+    return make
+
+
 # --- published reports --------------------------------------------------------------------------
 
 def nested_html(depth: int, closed: bool = True):
@@ -541,6 +576,56 @@ def check_alone(path: Path) -> Alone:
     return Alone(status, float(seconds), int(peak), reason)
 
 
+def _tree_rss(pid: int) -> int:
+    """KiB resident in ``pid`` and every process below it, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                status = (proc / "status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            children.setdefault(int(fields["PPid"]), []).append(int(proc.name))
+            rss[int(proc.name)] = int(fields.get("VmRSS", "0 kB").split()[0])
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        total += rss.get(current, 0)
+        todo += children.get(current, [])
+    return total
+
+
+def run_measured(command: list[str], timeout: float = 3600) -> tuple[subprocess.CompletedProcess, float, int]:
+    """Run ``command``: its result, seconds, and the peak MiB of its whole process tree (the
+    parent and its workers together, sampled every 0.1 s from /proc)."""
+    import tempfile
+    import threading
+    import time
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.monotonic()
+        proc = subprocess.Popen(command, stdout=out, stderr=err, text=True)
+        peak, done = [0], threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.1):
+                peak[0] = max(peak[0], _tree_rss(proc.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            proc.wait(timeout=timeout)
+        finally:
+            done.set()
+            sampler.join()
+        seconds = time.monotonic() - start
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(command, proc.returncode, out.read(), err.read()), seconds, peak[0] // 1024
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -550,6 +635,7 @@ class Case:
     office: str | None = None  # the office the checked file must name
     partial: bool = False  # the checked file must have cells the importer could not read
     bomb: bool = False  # measured by benchmarks/hostile.py
+    listed: str | None = None  # in a batch, the file is listed unchecked with a reason containing this
 
 
 CASES = [
@@ -613,4 +699,13 @@ CASES = [
     Case("docx-grid-span", docx_grid_span, "超出处理上限", bomb=True),
     Case("pdf-stream-bomb", pdf_stream_bomb, "压缩炸弹", bomb=True),
     Case("pdf-pages", pdf_pages(200_000), "超出处理上限", bomb=True),
+    Case("fifo", fifo, "管道（FIFO）"),
+    Case("device-link", device_link, "设备文件"),
+    Case("outside-link", outside_link, listed="输入文件夹以外"),  # named alone, it is checked
+    *[Case(f"format{suffix}", other_format(suffix), why) for suffix, why in
+      ((".et", "WPS 表格文件"), (".ett", "WPS 表格模板"), (".ods", "OpenDocument"), (".csv", "CSV"), (".xlsb", ".xlsb"),
+       (".xltx", "模板文件"), (".doc", "旧版 Word"), (".wps", "WPS 文字"))],
+    Case("trailing-space", named("trailing", ".xlsx ")),
+    Case("named-like-a-copy", named("某局.检查")),  # what an office returns after fixing its copy
+    Case("named-like-the-summary", named("汇总")),
 ]

@@ -11,6 +11,7 @@ import csv
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,12 +19,12 @@ import time
 from pathlib import Path
 
 import pytest
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 
 import nianbao
 from nianbao.samples import fill
 
-from .hostile import CASES, HYPERLINK, INJECTION, SPEC, check_alone
+from .hostile import CASES, HYPERLINK, INJECTION, SPEC, check_alone, named, rewrite, run_measured
 
 SMALL = [c for c in CASES if not c.bomb]
 BOMBS = [c for c in CASES if c.bomb]
@@ -77,20 +78,22 @@ def hostile_batch(good, tmp_path_factory):
     (folder / "report.docx").unlink(missing_ok=True)  # the bomb's carrier, not a case of its own
     before = _digest(folder)
     out = tmp_path_factory.mktemp("out")
-    run = subprocess.run([sys.executable, "-m", "nianbao", "check", str(folder), "--out", str(out), "--copies", "all", "--json"],
-                         capture_output=True, text=True, timeout=600)
-    return folder, out, run, before
+    run, seconds, peak = run_measured([sys.executable, "-m", "nianbao", "check", str(folder), "--out", str(out), "--copies", "all", "--json"],
+                                      timeout=600)
+    return folder, out, run, before, peak
 
 
 def test_a_hostile_batch_answers_every_file_and_changes_none(hostile_batch):
-    folder, out, run, before = hostile_batch
+    folder, out, run, before, peak = hostile_batch
     assert "Traceback" not in run.stdout + run.stderr, run.stderr[-2000:]
+    assert peak < 500, f"the batch's processes together peaked at {peak} MiB"
     assert run.returncode == 2  # some files could not be checked
     assert _digest(folder) == before  # every input byte-identical
     files = {Path(f["path"]).name: f for f in json.loads(run.stdout)["files"]}
     assert len(files) == len(list(folder.iterdir()))
     for n in range(5):
         assert files[f"good-{n}.xlsx"]["status"] == "clean" and (out / f"good-{n}.xlsx").exists()
+    assert all(f["output"] and Path(f["output"]).exists() for f in files.values() if f["status"] != "failed")  # long and odd names too
     failed = {n: f for n, f in files.items() if f["status"] == "failed"}
     assert all(f["reason"] and "\n" not in f["reason"] and f["error"] for f in failed.values())
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
@@ -100,13 +103,13 @@ def test_a_hostile_batch_answers_every_file_and_changes_none(hostile_batch):
 
 @pytest.mark.slow
 def test_each_case_has_its_answer_in_the_batch(hostile_batch, good, tmp_path):
-    _, _, run, _ = hostile_batch
+    _, _, run, _, _ = hostile_batch
     files = {Path(f["path"]).name: f for f in json.loads(run.stdout)["files"]}
     for case in CASES:
         name = case.make(good, tmp_path).name
         result = files[name]
-        if case.reason:
-            assert result["status"] == "failed" and case.reason in result["reason"], (name, result["reason"])
+        if case.reason or case.listed:
+            assert result["status"] == "failed" and (case.reason or case.listed) in result["reason"], (name, result["reason"])
         else:  # checked; a workbook openpyxl cannot copy (a NaN number) keeps its findings and says why it has no copy
             assert result["status"] != "failed" or result["reason"].startswith("无法写出批注副本"), (name, result["reason"])
         if case.rule:
@@ -116,7 +119,7 @@ def test_each_case_has_its_answer_in_the_batch(hostile_batch, good, tmp_path):
 
 
 def test_text_from_files_is_never_written_as_a_formula(hostile_batch):
-    _, out, _, _ = hostile_batch
+    _, out, _, _, _ = hostile_batch
     results = load_workbook(out / "injected.xlsx")["检查结果"]
     actual = [row[8] for row in results.iter_rows(min_row=4) if row[8].value == INJECTION]
     assert actual and all(cell.data_type == "s" for cell in actual)
@@ -189,3 +192,132 @@ def test_workers_stop_with_the_parent(sig, good, tmp_path):
     assert not (tmp_path / "out" / "汇总.xlsx").exists()  # an interrupted run writes no summary
     if sig == signal.SIGTERM:
         assert parent.returncode == 130 and "已中断" in parent.stderr.read()
+
+
+def _cli(*args, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nianbao", *map(str, args)], capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def test_names_that_are_not_utf8_long_or_escapes_cost_only_their_own_copy_name(good, tmp_path):
+    """One file's name is that file's problem: the batch, its copies and its summary are written,
+    a copy's name is cut to what the file system takes, and no escape reaches the terminal raw."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for make in (named(b"\xb1\xa8\xb8\xe6-gbk"), named("长" * 82), named("esc\x1b[31m\x1b]0;pwned\x07")):
+        make(good, folder)
+    for out in (tmp_path / "out", None):  # into --out, and beside the inputs (the copy's name grows by .检查)
+        run = _cli("check", folder, *(["--out", out] if out else []), "--copies", "all")
+        assert run.returncode in (0, 1) and "Traceback" not in run.stdout + run.stderr and "内部错误" not in run.stderr, run.stderr
+        assert "\x1b" not in run.stdout + run.stderr and "\\x1b[31m" in run.stdout
+        copies = [p for p in (out or folder).iterdir() if p.name.endswith(".xlsx") and not p.name.startswith("汇总")] if out else \
+            list(folder.glob("*.检查.xlsx"))
+        assert len(copies) == 3 and all(len(os.fsencode(p.name)) <= 255 for p in copies)
+    assert (tmp_path / "out" / "汇总.xlsx").exists() and json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+
+
+def test_distribute_shortens_a_long_office_name_to_a_file_name(tmp_path):
+    roster = tmp_path / "名单.csv"
+    roster.write_text(f"机关名称,编码\n{'长' * 100},1001\n示例县教育局,1002\n", encoding="utf-8")
+    run = _cli("distribute", roster, "-f", "2021", "--year", "2025", "-o", tmp_path / "out")
+    assert run.returncode == 0, run.stderr
+    sent = sorted(p.name for p in (tmp_path / "out").glob("100*.xlsx"))
+    assert len(sent) == 2 and sent[0].startswith("1001-长") and all(len(p.encode()) <= 255 for p in sent)
+
+
+@pytest.mark.parametrize("make", ["far-cell", "device"])
+def test_a_roster_is_measured_and_opened_as_the_checker_opens_a_workbook(make, good, tmp_path):
+    from nianbao.roster import RosterError, read_roster
+
+    if make == "far-cell":
+        roster = tmp_path / "名单.xlsx"
+        book = tmp_path / "book.xlsx"
+        wb = Workbook()
+        wb.active.append(["机关名称"])
+        wb.active.append(["示例县教育局"])
+        wb.save(book)
+        far = b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'
+        rewrite(book, roster, {"xl/worksheets/sheet1.xml": lambda d: d.replace(b"</sheetData>", far)})
+        expected = "超出处理上限"
+    else:
+        roster = tmp_path / "名单.csv"
+        roster.symlink_to("/dev/zero")
+        expected = "设备文件"
+    with pytest.raises(RosterError, match=expected):
+        read_roster(roster)
+    run = _cli("check", good, "--out", tmp_path / "out", "--roster", roster, timeout=60)
+    assert run.returncode == 2 and expected in run.stderr and "Traceback" not in run.stderr
+
+
+def test_pairing_a_name_of_millions_of_characters_is_linear(good, tmp_path):
+    """Work in the parent has no time budget of its own: pairing by a 5,000,000-character 机关名称
+    (inside every limit) takes what one short name takes, a few times over."""
+    from nianbao.roster import NameIndex
+
+    name = "淮安市洪泽区" + "局" * 5_000_000
+    start = time.monotonic()
+    index = NameIndex([(name, 1), ("洪泽区教育局", 2)])
+    assert index.find(name)[1] == [1] and index.find("洪泽区教育局")[1] == [2]
+    assert time.monotonic() - start < 5
+
+
+def test_copies_of_one_report_name_the_group_once(good, tmp_path):
+    """300 copies of one workbook: each gets one Y003 naming a few of the others and their number."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n in range(300):
+        shutil.copyfile(good, folder / f"copy-{n:03d}.xlsx")
+    run = _cli("check", folder, "--out", tmp_path / "out", "--copies", "none", "--json")
+    files = json.loads(run.stdout)["files"]
+    assert len(files) == 300
+    for f in files:
+        (y003,) = [x for x in f["findings"] if x["rule"] == "Y003"]
+        assert "等 299 份" in y003["message"] and y003["message"].count("copy-") <= 10
+    assert (tmp_path / "out" / "summary.json").stat().st_size < 5 << 20
+
+
+def test_a_run_again_after_an_interruption_replaces_its_own_outputs(good, tmp_path):
+    """What a run wrote before Ctrl-C (or a killed worker left) is recorded or removed: the next
+    run replaces its copies instead of writing -2 copies beside them, and no partial file stays."""
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    for n in range(4):
+        shutil.copyfile(good, folder / f"r{n}.xlsx")
+    from nianbao.files import Destinations, atomic_path
+
+    destinations = Destinations()
+    for n in range(2):  # two copies written, then the run was interrupted while writing a third
+        with atomic_path(destinations.choose(out / f"r{n}.xlsx")) as tmp:
+            shutil.copyfile(good, tmp)
+    partial = out / ".nianbao-abcd1234.xlsx"
+    destinations.choose(out / "r2.xlsx")
+    partial.write_bytes(b"PK half")
+    destinations.settle()
+    assert not partial.exists()
+    run = _cli("check", folder, "--out", out, "--copies", "all")
+    assert run.returncode in (0, 1), run.stderr
+    assert sorted(p.name for p in out.glob("r*.xlsx")) == ["r0.xlsx", "r1.xlsx", "r2.xlsx", "r3.xlsx"]
+
+
+def test_an_out_folder_inside_the_input_folder_is_not_checked_again(good, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copyfile(good, folder / "r.xlsx")
+    assert _cli("check", folder, "--out", folder / "out", "--copies", "all").returncode in (0, 1)
+    again = _cli("check", folder, "--out", tmp_path / "elsewhere", "--json")
+    assert [Path(f["path"]).name for f in json.loads(again.stdout)["files"]] == ["r.xlsx"]
+
+
+def test_a_rule_file_of_aliases_is_refused_at_once():
+    """An alias bomb (nine lines, 10^9 items when expanded) is refused when the file is read."""
+    import resource
+
+    from nianbao.rules.catalogue import _NoAliases  # the loader every rule file is read with
+
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"] + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    lines.append("rules: [{id: X001, kind: relation, for_each: {r: *a8}}]")
+    import yaml
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(yaml.YAMLError):
+        yaml.load("\n".join(lines), Loader=_NoAliases)  # noqa: S506
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100 << 10

@@ -178,6 +178,11 @@ class Destinations:
         self.started = time.time_ns()
         self._manifests: dict[Path, dict[str, list[int]]] = {}
 
+    def is_ours(self, path: Path) -> bool:
+        """Whether ``path`` is an output nianbao wrote and nobody changed since (a copy an office
+        opened and saved again is theirs: a report to check)."""
+        return self._ours(path)
+
     def _ours(self, path: Path) -> bool:
         folder = path.parent.resolve()
         if folder not in self._manifests:

@@ -11,7 +11,7 @@ from pathlib import Path
 from nianbao.explanations import explain
 from nianbao.findings import Finding, Hit, finding_id, format_number
 from nianbao.layout import form_layout
-from nianbao.read import read_workbook
+from nianbao.read import ReadError, read_workbook
 from nianbao.result import Result, describe
 from nianbao.rules.catalogue import RuleSet, ruleset
 from nianbao.rules.kinds import REGISTRY, BatchReport, Stage
@@ -107,8 +107,11 @@ def check_values(values: Values, previous: Values | None = None) -> list[Finding
 
 def read_any(path: Path) -> Values:
     """A filled template, or a published report (text, web page, Word, PDF) imported first."""
+    from nianbao.discovery import OTHER_FORMATS
     from nianbao.importers import importable, read_report
 
+    if path.suffix.lower() in OTHER_FORMATS:  # a WPS .et, an .ods: said as what it is, not as a damaged workbook
+        raise ReadError(OTHER_FORMATS[path.suffix.lower()])
     return read_report(path) if importable(path) else read_workbook(path)
 
 
