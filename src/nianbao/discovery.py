@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from nianbao.files import LOCK, MANIFEST, Destinations, describe_os_error, shown
+from nianbao.files import LOCK, MANIFEST, SUMMARY_FILES, Destinations, describe_os_error, shown
 from nianbao.importers import importable
 from nianbao.limits import NotRegularFile, check_regular
 from nianbao.result import Result
@@ -116,6 +116,8 @@ def discover(inputs: Iterable[str | Path], out_dir: Path | None = None,
     files. Copies go to ``out_dir`` (mirroring the folders below each input folder) or beside
     their input, never onto an input or a file that nianbao did not write (files.Destinations)."""
     destinations = destinations or Destinations()
+    if out_dir is not None:
+        destinations.reserve(out_dir / name for name in SUMMARY_FILES)
     found: list[tuple[Path, Path]] = []  # (file, the folder its copy's place mirrors from)
     listed: list[Result] = []
     seen: set[Path] = set()

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 MANIFEST = ".nianbao-outputs.json"
+SUMMARY_FILES = ("汇总.xlsx", "summary.csv", "summary.json")  # what a run with --out writes into it besides the copies
 LOCK = ".nianbao.lock"
 
 _umask = os.umask(0)
@@ -175,6 +176,7 @@ class Destinations:
     def __init__(self, inputs: Iterable[Path] = ()):
         self.inputs = {p.resolve() for p in inputs}
         self.taken: set[Path] = set()
+        self.reserved: set[Path] = set()  # kept for the summary: an input named 汇总.xlsx gets 汇总-2.xlsx as its copy
         self.started = time.time_ns()
         self._manifests: dict[Path, dict[str, list[int]]] = {}
 
@@ -190,14 +192,19 @@ class Destinations:
         recorded = self._manifests[folder].get(path.name)
         return recorded is not None and recorded == _stamp(path)
 
-    def choose(self, wanted: Path) -> Path:
-        """``wanted``, or ``stem-2.ext``, ``stem-3.ext`` … : the first that is free."""
+    def reserve(self, paths: Iterable[Path]) -> None:
+        self.reserved |= {p.resolve() for p in paths}
+
+    def choose(self, wanted: Path, reserved: bool = False) -> Path:
+        """``wanted``, or ``stem-2.ext``, ``stem-3.ext`` … : the first that is free (and not
+        reserved, unless asked for what was reserved)."""
         wanted = wanted.with_name(fit_name(wanted.name, NAME_BYTES - 8))  # room for -2, -3 ...
         stem, suffix, n = wanted.name[: -len(wanted.suffix) or None], wanted.suffix, 2
         path = wanted
         while True:
             resolved = path.resolve()
-            free = resolved not in self.inputs and resolved not in self.taken and (not path.exists() or self._ours(path))
+            free = (resolved not in self.inputs and resolved not in self.taken and (reserved or resolved not in self.reserved)
+                    and (not path.exists() or self._ours(path)))
             if free:
                 self.taken.add(resolved)
                 return path

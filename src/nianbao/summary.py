@@ -9,13 +9,13 @@ from pathlib import Path
 
 from nianbao import __version__
 from nianbao.collect import NEEDS_FIXING, ROSTER_STATUS, Collection
-from nianbao.files import Destinations, atomic_path, close_workbook, inert_text, json_text, listing_workbook, shown
+from nianbao.files import SUMMARY_FILES, Destinations, atomic_path, close_workbook, inert_text, json_text, listing_workbook, shown
 from nianbao.findings import ERROR
 from nianbao.result import Result
 from nianbao.roster import MATCHES
 from nianbao.rules.catalogue import all_rules
 
-SUMMARY_XLSX = "汇总.xlsx"
+SUMMARY_XLSX = SUMMARY_FILES[0]
 STATUS = {"clean": "通过", "warnings": "有提示", "explained": "提示均已说明", "errors": "有错误", "failed": "无法检查"}
 FILLS = {"有错误": "#FFC7CE", "有提示": "#FFEB9C", "无法检查": "#D9D9D9", "通过": "#C6EFCE", "提示均已说明": "#DDEBF7", "未报送": "#F8CBAD"}
 FIRST = 3  # findings quoted per file in the overview
@@ -254,7 +254,6 @@ def write_summary(results: list[Result], out_dir: Path, destinations: Destinatio
     alone and the next free name used."""
     destinations = destinations or Destinations()
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [write_xlsx(results, destinations.choose(out_dir / SUMMARY_XLSX), collection),
-            write_csv(results, destinations.choose(out_dir / "summary.csv")),
-            write_json(results, destinations.choose(out_dir / "summary.json"), collection)]
+    xlsx, csv_, json_ = (destinations.choose(out_dir / name, reserved=True) for name in SUMMARY_FILES)
+    return [write_xlsx(results, xlsx, collection), write_csv(results, csv_), write_json(results, json_, collection)]
 
