@@ -37,11 +37,6 @@ class Limits:
     markup_chars: int = 65_536  # one tag of a web page, or one element's attributes
     grid_span: int = 64  # columns one table cell of a Word document spans (Word has at most 63)
     pdf_stream_bytes: int = 64 << 20  # all content and object streams of a PDF, inflated
-    page_chars: int = 100_000  # characters on one PDF page (a dense page of a report has under 3,000)
-    office_chars: int = 200  # an office name as compared for pairing (the longest real one has under 60)
-    styles: int = 64_000  # cell formats of a workbook (Excel's own limit)
-    comments: int = 10_000  # cell comments of a workbook
-    range_cells: int = 1_000_000  # cells a merged range or hyperlink spans, all together, in a copy
     seconds: float = 60.0  # one file in a batch, from reading to its annotated copy
 
 
@@ -307,48 +302,6 @@ def check_sheets(sheets: dict[str, bytes], limits: Limits = LIMITS) -> None:
         rows, cols = sheet_extent(xml)
         if rows * cols > limits.sheet_cells:
             raise LimitError(f"工作表“{name}”的单元格范围达到 {rows} 行 × {cols} 列，超过上限 {limits.sheet_cells} 个单元格")
-
-
-# ------------------------------------------------------------------ what the annotated copy reads
-
-_SPAN = re.compile(rb"""<(?:[\w.-]+:)?(?:mergeCell|hyperlink)(?=[\s/>])[^>]*?\sref\s*=\s*["']\$?([A-Z]{1,3})\$?([0-9]{1,7})"""
-                   rb"""(?::\$?([A-Z]{1,3})\$?([0-9]{1,7}))?""")
-
-
-def _spanned(xml: bytes) -> int:
-    """Cells that a worksheet's merged ranges and hyperlinks cover (openpyxl makes one object for each)."""
-    total = 0
-    for first_col, first_row, last_col, last_row in _SPAN.findall(xml):
-        rows = int(last_row or first_row) - int(first_row) + 1
-        cols = _column(last_col or first_col) - _column(first_col) + 1
-        total += max(rows, 1) * max(cols, 1)
-    return total
-
-
-def _count_tags(xml: bytes, *names: bytes) -> int:
-    return sum(xml.count(b"<" + name) + xml.count(b":" + name) for name in names)
-
-
-def check_copy(path: Path, limits: Limits = LIMITS) -> None:
-    """Refuse a workbook that the annotated-copy writer (openpyxl, which makes an object of every
-    cell, merged cell, hyperlinked cell, comment and cell format) would take too much to load,
-    measured on the file as it is now (it may have been replaced since it was checked):
-    the package bounds, every sheet's extent and cells, the cells merged ranges and hyperlinks
-    span, comments and cell formats. Raises LimitError, or BadZipFile for a damaged package."""
-    parts = check_workbook(path, limits, keep=lambda name: True)  # comments and styles may be in parts of any name
-    sheets = {name: xml for name, xml in parts.items() if _is_sheet(xml)}
-    cells = sum(sheet_cells(xml) for xml in sheets.values())
-    if cells > 2 * limits.sheet_cells:
-        raise LimitError(f"工作簿共有约 {cells} 个单元格，超过上限 {2 * limits.sheet_cells} 个")
-    spanned = sum(_spanned(xml) for xml in sheets.values())
-    if spanned > limits.range_cells:
-        raise LimitError(f"合并单元格和超链接共覆盖 {spanned} 个单元格，超过上限 {limits.range_cells} 个")
-    comments = sum(_count_tags(xml, b"comment ", b"comment>") for xml in parts.values())
-    if comments > limits.comments:
-        raise LimitError(f"工作簿有 {comments} 条批注，超过上限 {limits.comments} 条")
-    styles = sum(_count_tags(xml, b"xf ", b"xf>", b"xf/") for xml in parts.values())
-    if styles > limits.styles:
-        raise LimitError(f"工作簿有 {styles} 种单元格格式，超过上限 {limits.styles} 种")
 
 
 # ---------------------------------------------------------------- published reports, before parsing

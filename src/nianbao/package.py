@@ -20,7 +20,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from nianbao.limits import LIMITS, Limits, check_package, check_sheets
+from nianbao.limits import LIMITS, Limits, check_sheets, check_workbook
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -139,7 +139,7 @@ class Package:
 
     def __init__(self, path: Path, limits: Limits = LIMITS):
         self.path = Path(path)
-        self.parts = check_package(self.path, limits, keep=_KEPT.match)
+        self.parts = check_workbook(self.path, limits, keep=_KEPT.match)  # every part holding cells measured as calamine reads it
         with zipfile.ZipFile(self.path) as package:
             self.infos = package.infolist()
         self.names = {info.filename for info in self.infos}
