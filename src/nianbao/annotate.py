@@ -50,6 +50,7 @@ from nianbao.package import (
     col_letters,
     esc,
     parse_address,
+    rels_name,
     solid_fill,
     utf8,
     vml_ids,
@@ -321,6 +322,8 @@ class _Layer:
             for row in _marks(self.package.path):
                 self._restore(*(list(row) + [None] * 4)[:4])
         for name in self.names:
+            if rels_name(self.book.sheet(name).part) not in self.package:  # no notes, nothing else related
+                continue
             notes = self.notes_of(name)
             for place in notes.has_ours(MARKER):
                 self._strip(notes, place)

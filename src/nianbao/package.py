@@ -18,7 +18,7 @@ import time
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from nianbao.limits import LIMITS, Limits, check_sheets, check_workbook
 
@@ -199,8 +199,8 @@ class Package:
 
 
 def rels_name(part: str) -> str:
-    p = PurePosixPath(part)
-    return str(p.parent / "_rels" / f"{p.name}.rels")
+    folder, _, name = part.rpartition("/")
+    return f"{folder}/_rels/{name}.rels" if folder else f"_rels/{name}.rels"
 
 
 def resolve(part: str, target: str) -> str:
@@ -208,7 +208,7 @@ def resolve(part: str, target: str) -> str:
     if target.startswith("/"):
         return target.lstrip("/")
     parts: list[str] = []
-    for piece in (str(PurePosixPath(part).parent) + "/" + target).split("/"):
+    for piece in (part.rpartition("/")[0] + "/" + target).split("/"):
         if piece == "..":
             if parts:
                 parts.pop()
@@ -392,6 +392,9 @@ class Workbook:
         index = {s.name: i for i, s in enumerate(self.sheets)}
         kept = []
         found = _NAMES.search(self.text)
+        if found and found.group(1) and "localSheetId" not in found.group(1):  # workbook-level names only: kept as they are
+            kept.append(found.group(1))
+            found = None
         for m in _NAME.finditer(found.group(1) or "") if found and found.group(1) else ():
             head = m.group(1) if m.group(1) is not None else m.group(0)[len("<definedName"):-2]
             local = re.search(r'\slocalSheetId="(\d+)"', head)
