@@ -3,10 +3,10 @@ as it is (its compressed bytes, not re-encoded), and the parts that change are e
 so a workbook keeps everything nianbao does not model (text boxes, charts, images, sparklines, x14
 conditional formats, tables, slicers, VBA) byte for byte.
 
-The package is bounded before anything is parsed (``limits.check_package`` and ``check_sheets``,
-as for a read). Part edits are plain patterns over the markup Excel, WPS, LibreOffice, openpyxl
-and xlsxwriter write (the main namespace as the default one, as the reader expects); nothing here
-resolves entities or fetches anything.
+The package is bounded before anything is parsed (``limits.check_workbook``, as for a read).
+Part edits are plain patterns over the markup Excel, WPS, LibreOffice, openpyxl and xlsxwriter
+write (the main namespace as the default one, as the reader expects); nothing here resolves
+entities or fetches anything.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nianbao.limits import LIMITS, Limits, check_sheets, check_workbook
+from nianbao.limits import LIMITS, Limits, check_workbook
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -611,12 +611,10 @@ def vml_ids(package: Package) -> list[int]:
     return [int(n) for part, data in package.parts.items() if part.endswith(".vml") for n in re.findall(rb'<o:idmap\b[^>]*\sdata="(\d+)', data)]
 
 
-def bounded_sheets(package: Package, workbook: Workbook, limits: Limits = LIMITS) -> dict[str, bytes]:
-    """Every worksheet's XML by sheet name, refused as the reader refuses it (too many sheets, a
-    sheet spanning too many cells, a sheet cut short)."""
-    sheets = {s.name: package.read(s.part) for s in workbook.sheets if s.part in package}
-    check_sheets(sheets, limits)
-    return sheets
+def bounded_sheets(package: Package, workbook: Workbook) -> dict[str, bytes]:
+    """Every worksheet's XML by sheet name (Package measured each when it opened the file, as the
+    reader does: too many sheets, a sheet spanning too many cells, a sheet cut short are refused)."""
+    return {s.name: package.read(s.part) for s in workbook.sheets if s.part in package}
 
 
 # --- styles -------------------------------------------------------------------------------------------
