@@ -60,7 +60,7 @@ from nianbao.read import ReadError
 MARKS_SHEET = "_nianbao_marks"  # hidden: the formats we replaced, so the next run can restore them
 MARKER = "【nianbao 检查】"
 AUTHOR = "nianbao"
-FILLS = {ERROR: "FFFFC7CE", "提示": "FFFFEB9C"}
+FILLS = {ERROR: "FFFFC7CE", "提示": "FFF4B084"}  # 提示: orange, clearly not the input colour FFF2CC nor 错误
 UNREAD_FILL = "FFD9D9D9"  # a cell of an imported report that could not be read: grey, no severity
 _HEADER = ["序号", "严重程度", RULE_HEADER, "位置", "表", "行", "列", PROBLEM_HEADER, "实际值", "期望值", "原文位置", ID_HEADER, TEXT_HEADER]
 _COLUMNS = "ABCDEFGHIJKLM"

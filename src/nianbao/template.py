@@ -17,13 +17,12 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from nianbao import __version__
+from nianbao.annotate import FILLS
 from nianbao.files import atomic_path, close_workbook
+from nianbao.findings import ERROR, WARNING
 from nianbao.layout import FormLayout, InputCell, SheetLayout, absolute, fingerprint, form_layout, wrapped_lines
+from nianbao.live_layer import LIVE_SHEET, SELF_CHECK_SHEET, Sheet, Writer, plan_for
 from nianbao.read import META_SHEET
-from nianbao.rules.catalogue import RuleSet, ruleset
-from nianbao.rules.compile import Instance
-from nianbao.rules.expr import Compare, refs, to_excel
-from nianbao.rules.kinds import Stage
 from nianbao.spec import FormSpec
 
 INSTRUCTIONS_SHEET = "说明"
@@ -54,6 +53,13 @@ class _Formats:
         self.check = wb.add_format(base | {"align": "center", "font_color": "#375623", "bg_color": "#EBF1DE", "border": 1})
         self.check_label = wb.add_format(base | {"font_color": "#375623", "bg_color": "#EBF1DE", "border": 1})
         self.bad = wb.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
+        # The live layer's colours are the annotated copies' (annotate.FILLS), one place for both.
+        self.live_error = wb.add_format({"bg_color": _hex(FILLS[ERROR]), "font_color": "#9C0006"})
+        self.live_warning = wb.add_format({"bg_color": _hex(FILLS[WARNING]), "font_color": "#5C3B00"})
+        self.title_left = wb.add_format(base | {"bold": True, "font_size": 13})
+        self.line = wb.add_format(base | {"valign": "top", "border": 1, "border_color": "#D9D9D9"})
+        self.line_wrap = wb.add_format(base | {"valign": "top", "border": 1, "border_color": "#D9D9D9"})
+        self.link_line = wb.add_format(base | {"valign": "top", "border": 1, "border_color": "#D9D9D9", "font_color": "blue", "underline": 1})
         number = boxed | {"locked": False, "align": "right", "bg_color": INPUT_FILL}
         self.inputs = {
             "count": wb.add_format(number | {"num_format": "0"}),
@@ -66,6 +72,10 @@ class _Formats:
         # Filled in by the 政务公开办 (office, year) and not to be changed: white, locked.
         self.fixed = {kind: wb.add_format(boxed | {"align": "left", "num_format": "0" if kind == "year" else "General"})
                       for kind in self.inputs}
+
+
+def _hex(argb: str) -> str:
+    return f"#{argb[-6:]}"
 
 
 INSTRUCTIONS_WIDTH = 86  # fits A4 portrait at 100%, so no viewer has to scale it
@@ -109,69 +119,11 @@ def _write_input(ws: Worksheet, fmt: _Formats, cell: InputCell, value: object, l
         ws.data_validation(cell.row, cell.col, cell.row, cell.col, _VALIDATION[cell.type] | {"error_title": "输入有误"})
 
 
-def _formula_parts(instance: Instance, address) -> tuple[str, str, int]:
-    """(condition that holds when the rule passes, the operands' COUNT(...), how many operands)."""
-    tol = format(instance.rule.tolerance, "f")
-    conditions = []
-    for part in instance.condition.parts:
-        left, right = to_excel(part.left, address), to_excel(part.right, address)
-        if part.op == "==":
-            conditions.append(f"ABS(({left})-({right}))<={tol}")
-        else:
-            op = {"!=": "<>"}.get(part.op, part.op)
-            conditions.append(f"({left}){op}({right})")
-    operands = [address(r) for r in refs(instance.condition)]
-    condition = conditions[0] if len(conditions) == 1 else f"AND({','.join(conditions)})"
-    return condition, f"COUNT({','.join(operands)})", len(operands)
-
-
-def _live_checks(ws: Worksheet, fmt: _Formats, sheet: SheetLayout, layout: FormLayout, rules: RuleSet) -> None:
-    """Formula check cells beside the table and red fills on the cells of a failing relation."""
-    inputs = layout.inputs
-
-    def address(ref) -> str:
-        return absolute(inputs[ref.key].row, inputs[ref.key].col)
-
-    next_row, next_col = sheet.last_row + 2, sheet.last_col + 2
-    for rule in rules.of_kind("relation"):
-        instances = rules.instances[rule.id]
-        if not rule.live or rule.stage is not Stage.REPORT:
-            continue
-        if not all(inputs[r.key].sheet == sheet.name for i in instances for r in refs(i.condition)):
-            continue
-        anchors = [inputs[i.show[0]] for i in instances]
-        by_column = len({c.col for c in anchors}) == len(anchors)
-        if by_column:
-            label, last = f"实时校验 {rule.id}：{rule.title}", min(c.col for c in anchors) - 1
-            if last > 0:
-                ws.merge_range(next_row, 0, next_row, last, label, fmt.check_label)
-            else:
-                ws.write_string(next_row, 0, label, fmt.check_label)
-        else:
-            ws.write_string(anchors[0].row - 1 if anchors[0].row else 0, next_col, f"{rule.id} {rule.title}", fmt.check_label)
-            ws.set_column(next_col, next_col, 16)
-        for instance, anchor in zip(instances, anchors):
-            condition, count, n = _formula_parts(instance, address)
-            row, col = (next_row, anchor.col) if by_column else (anchor.row, next_col)
-            diff = ""
-            if len(instance.condition.parts) == 1 and instance.condition.parts[0].op == "==":
-                part: Compare = instance.condition.parts[0]
-                diff = f'&" 差"&(({to_excel(part.left, address)})-({to_excel(part.right, address)}))'
-            ws.write_formula(row, col, f'=IF({count}<{n},"",IF({condition},"✓","✗"{diff}))', fmt.check, "")
-            ws.conditional_format(row, col, row, col, {"type": "text", "criteria": "begins with", "value": "✗", "format": fmt.bad})
-            for key in instance.show:
-                target = inputs[key]
-                ws.conditional_format(target.row, target.col, target.row, target.col,
-                                      {"type": "formula", "criteria": f"=AND({count}={n},NOT({condition}))", "format": fmt.bad})
-        if by_column:
-            next_row += 1
-        else:
-            next_col += 1
-
-
-def _instructions(wb: xlsxwriter.Workbook, fmt: _Formats, spec: FormSpec, rules: RuleSet, identity: dict[str, str]) -> Worksheet:
+def _instructions(wb: xlsxwriter.Workbook, fmt: _Formats, spec: FormSpec, identity: dict[str, str], macro: bool) -> Worksheet:
+    """The 说明 sheet, written for the clerk who fills the template: no commands, no paths."""
     ws = wb.add_worksheet(INSTRUCTIONS_SHEET)
     ws.set_column(0, 0, INSTRUCTIONS_WIDTH)
+    texts = spec.text_sections
     lines = [
         ("title", "政府信息公开工作年度报告 填报模板 — 说明"),
         ("plain", f"格式：{spec.title}（{spec.notice}），适用于 {spec.year_from} 年度"
@@ -189,27 +141,33 @@ def _instructions(wb: xlsxwriter.Workbook, fmt: _Formats, spec: FormSpec, rules:
         ("plain", "1. 只在浅黄色单元格中填写；标签和表头已锁定（工作表保护没有密码，如需调整格式可在“审阅”中撤销保护）。"),
         ("plain", "2. 每个数字栏都要填写。没有发生的事项填 0：空白不等于 0，也不要填“/”“-”或文字。"),
         ("plain", "3. 只填数字，不带单位（如填 15，不填“15件”）。金额单位为万元。"),
-        ("plain", "4. 不要插入、删除或移动行列，不要修改标签；否则检查程序会报告“模板结构被修改”。"),
-        ("plain", f"5. 在「{spec.text_sheet}」工作表填写机关名称、报告年度、发布日期和文字部分（一、五、六）。"),
+        ("plain", "4. 不要插入、删除或移动行列，不要修改标签；否则报送后的检查会报告“模板结构被修改”。"),
+        ("plain", f"5. 在「{spec.text_sheet}」工作表填写机关名称、报告年度、发布日期和文字部分（"
+                  + "、".join(s.label.split("、")[0] for s in texts) + "）。"),
         ("plain", ""),
-        ("caption", "实时校验"),
-        ("plain", "表格下方或右侧的绿色单元格随填写自动计算：✓ 表示关系成立，✗ 表示不成立并显示差额；"
-                  "不成立时相关单元格变为红色。数据未填完整时校验单元格为空。"),
-    ]
-    for rule in rules.rules:
-        if rule.options.get("live"):
-            lines.append(("plain", f"   {rule.id} {rule.title}：{rule.description}"))
-    lines += [
+        ("caption", "填写时自动检查（Excel、WPS、LibreOffice 都有效，不需要安装任何程序，也不需要启用宏）"),
+        ("error", "红色单元格：错误，必须修改。例如一列的数字对不上、填了“/”或“-”、填了文字、开始填写后仍空着的格。"),
+        ("warning", "橙色单元格：提示，请核对后修改，或在报送时说明理由。例如“15件”带了单位、发布日期晚于次年1月31日、"
+                    "“存在的主要问题及改进情况”只写了“无”。"),
+        ("plain", "表格下方或右侧的绿色格显示每一项关系：✓ 成立；✗ 不成立，并写明哪一边多、多多少（如“✗ 左边多 1”："
+                  "左边是校验名称中等号前的部分）；空白表示相关的格还没有填完；“未提供上年数据”表示本模板没有附上一年度的数字。"),
+        ("plain", "还没有开始填写时，空着的格不标颜色；填了第一个数字以后，空着的格才标为错误（没有的请填 0）。"),
+        ("link", f"「{SELF_CHECK_SHEET}」工作表列出全部发现的问题：最上面是“错误几项、提示几项”，每条写明两边的数值和差额，"
+                 "点击“位置”跳到该单元格。报送前请看一遍，改到“未发现问题”。"),
         ("plain", ""),
-        ("caption", "完整检查"),
-        ("plain", "启用宏的模板（.xlsm）：点击右侧的「检查」按钮，问题直接标在本工作簿的单元格上并附「检查结果」工作表；"
-                  "「清除标注」去掉这些标注。安装见 docs/excel.md。"),
-        ("plain", "或保存后运行：nianbao check 本文件.xlsx  —— 生成带批注的副本（原文件不会被修改），"
-                  "问题单元格标为红色（错误，必须修改）或黄色（提示，修改或说明），并附「检查结果」工作表。"),
-        ("plain", "查看某条规则的说明：nianbao rules explain 规则编号（如 B301）。"),
+        ("caption", "报送以后"),
+        ("plain", "政务公开办收到后，用完整的检查程序再检查一遍，其中包括本模板不能自己完成的检查（正文中的数字与表格是否一致、"
+                  f"与上一年度或其他单位的报告是否雷同等，列在「{SELF_CHECK_SHEET}」的第 3 行）。有问题时会退回一份副本："
+                  "问题单元格标了颜色并有批注，另附「检查结果」工作表；对提示可在该表的“说明”列写明理由，再报送。"),
     ]
+    if macro:
+        lines.append(("plain", "右侧的「检查」按钮用完整程序检查，问题直接标在单元格上，「清除标注」去掉这些标注。按钮需要本单位的"
+                               "信息技术人员预先安装；没有安装时不要点击，以上的自动检查照样有效。"))
     for row, (style, text) in enumerate(lines):
-        ws.write_string(row, 0, text, getattr(fmt, style))
+        if style == "link":
+            ws.write_url(row, 0, f"internal:'{SELF_CHECK_SHEET}'!A1", fmt.link, string=text)
+        else:
+            ws.write_string(row, 0, text, getattr(fmt, {"error": "live_error", "warning": "live_warning"}.get(style, style)))
         if wrapped_lines(text, INSTRUCTIONS_WIDTH) > 1:  # wrapped text gets the room it needs, not overlap
             ws.set_row(row, 15 * wrapped_lines(text, INSTRUCTIONS_WIDTH))
     ws.set_column(1, 1, 18)
@@ -219,15 +177,76 @@ def _instructions(wb: xlsxwriter.Workbook, fmt: _Formats, spec: FormSpec, rules:
     return ws
 
 
+def _checked_values(spec: FormSpec, layout: FormLayout, values, office, year, locked, notes) -> dict[str, object]:
+    values = dict(values or {})
+    if office is not None:
+        values["meta.office"] = office
+    if year is not None:
+        values["meta.year"] = year
+    unknown = (set(values) | set(locked) | set(notes)) - set(layout.inputs)
+    if unknown:
+        raise KeyError(f"格式 {spec.id} 中没有这些单元格：{', '.join(sorted(unknown))}")
+    return values
+
+
+def _form_sheet(wb, fmt: _Formats, sheet: SheetLayout, values: dict, locked: frozenset[str], notes: dict[str, str],
+                live: Writer) -> None:
+    ws = wb.add_worksheet(sheet.name, Sheet)
+    ws.hide_gridlines(2)
+    ws.set_paper(9)  # A4, one page wide, as the tables are printed in the report
+    if sheet.table is not None:
+        ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    for col, width in sheet.widths.items():
+        ws.set_column(col, col, width)
+    for row, height in sheet.heights.items():
+        ws.set_row(row, height)
+    for text in sheet.texts:
+        _write_text(ws, fmt, text)
+    for cell in sheet.inputs:
+        _write_input(ws, fmt, cell, values.get(cell.key), cell.key in locked)
+        if cell.key in notes:
+            ws.write_comment(cell.row, cell.col, notes[cell.key], {"author": "nianbao", "x_scale": 2, "y_scale": 1.5})
+        wb.define_name(cell.name, f"='{sheet.name}'!{absolute(cell.row, cell.col)}")
+    live.input_formats(ws, sheet.name)
+    live.verdicts(ws, sheet)
+    ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True, "format_columns": True, "format_rows": True})
+
+
+def _record(wb, spec: FormSpec, identity: dict[str, str]) -> None:
+    meta = wb.add_worksheet(META_SHEET)
+    record = {"format": spec.id, "template_version": spec.template_version, "generator": f"nianbao {__version__}",
+              "fingerprint": fingerprint(spec)} | identity
+    for row, (k, v) in enumerate(record.items()):
+        meta.write_string(row, 0, k)
+        if isinstance(v, int):
+            meta.write_number(row, 1, v)
+        else:
+            meta.write_string(row, 1, str(v))
+    meta.hide()
+
+
+def _conf(wb, interpreters: dict[str, str]) -> None:
+    conf = wb.add_worksheet(CONF_SHEET)
+    for row, (key, value) in enumerate(interpreters.items()):
+        conf.write_string(row, 0, key)
+        conf.write_string(row, 1, value)
+    conf.hide()
+    for n, sheet in enumerate(wb.worksheets(), 1):  # must match the VBA project's document modules
+        sheet.set_vba_name(f"Sheet{n}")
+
+
 def build(spec: FormSpec, path: str | Path, *, office: str | None = None, year: int | None = None,
           values: dict[str, object] | None = None, macro: bool = False, interpreters: dict[str, str] | None = None,
           locked: frozenset[str] = frozenset(), notes: dict[str, str] | None = None,
-          identity: dict[str, str] | None = None) -> Path:
+          identity: dict[str, str] | None = None, previous: dict[str, object] | None = None) -> Path:
     """Write the template of ``spec`` to ``path`` (atomically); ``values`` fill cells by key.
 
     ``locked`` cells are written as fixed text the clerk cannot edit, ``notes`` put a note on
     cells by key, and ``identity`` adds entries to the hidden record every template carries
-    (format, template version, structure fingerprint: see META_SHEET).
+    (format, template version, structure fingerprint: see META_SHEET). ``previous`` gives last
+    year's values by key, for the cross-year checks of the live layer (without them, those
+    checks say 未提供上年数据).
 
     With ``macro``, the workbook is an .xlsm with the VBA project (the xlwings standalone module
     and ours), the 检查 and 清除标注 buttons on the first sheet, and the xlwings.conf sheet that
@@ -235,60 +254,22 @@ def build(spec: FormSpec, path: str | Path, *, office: str | None = None, year: 
     """
     path = Path(path)
     layout = form_layout(spec)
-    rules = ruleset(spec)
-    values = dict(values or {})
-    if office is not None:
-        values["meta.office"] = office
-    if year is not None:
-        values["meta.year"] = year
     notes = notes or {}
-    unknown = (set(values) | set(locked) | set(notes)) - set(layout.inputs)
-    if unknown:
-        raise KeyError(f"格式 {spec.id} 中没有这些单元格：{', '.join(sorted(unknown))}")
+    values = _checked_values(spec, layout, values, office, year, locked, notes)
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(tmp)
         fmt = _Formats(wb)
-        first = _instructions(wb, fmt, spec, rules, identity or {})
+        live = Writer(plan_for(spec), layout, fmt)
+        first = _instructions(wb, fmt, spec, identity or {}, macro)
         if macro:
             _macro_parts(wb, first, INTERPRETERS | (interpreters or {}))
+        live.self_check(wb.add_worksheet(SELF_CHECK_SHEET, Sheet))
         for sheet in layout.sheets:
-            ws = wb.add_worksheet(sheet.name)
-            ws.hide_gridlines(2)
-            ws.set_paper(9)  # A4, one page wide, as the tables are printed in the report
-            if sheet.table is not None:
-                ws.set_landscape()
-            ws.fit_to_pages(1, 0)
-            for col, width in sheet.widths.items():
-                ws.set_column(col, col, width)
-            for row, height in sheet.heights.items():
-                ws.set_row(row, height)
-            for text in sheet.texts:
-                _write_text(ws, fmt, text)
-            for cell in sheet.inputs:
-                _write_input(ws, fmt, cell, values.get(cell.key), cell.key in locked)
-                if cell.key in notes:
-                    ws.write_comment(cell.row, cell.col, notes[cell.key], {"author": "nianbao", "x_scale": 2, "y_scale": 1.5})
-                wb.define_name(cell.name, f"='{sheet.name}'!{absolute(cell.row, cell.col)}")
-            _live_checks(ws, fmt, sheet, layout, rules)
-            ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True, "format_columns": True, "format_rows": True})
-        meta = wb.add_worksheet(META_SHEET)
-        record = {"format": spec.id, "template_version": spec.template_version, "generator": f"nianbao {__version__}",
-                  "fingerprint": fingerprint(spec)} | (identity or {})
-        for row, (k, v) in enumerate(record.items()):
-            meta.write_string(row, 0, k)
-            if isinstance(v, int):
-                meta.write_number(row, 1, v)
-            else:
-                meta.write_string(row, 1, str(v))
-        meta.hide()
+            _form_sheet(wb, fmt, sheet, values, locked, notes, live)
+        _record(wb, spec, identity or {})
+        live.live_sheet(wb.add_worksheet(LIVE_SHEET, Sheet), previous or {})
         if macro:
-            conf = wb.add_worksheet(CONF_SHEET)
-            for row, (key, value) in enumerate((INTERPRETERS | (interpreters or {})).items()):
-                conf.write_string(row, 0, key)
-                conf.write_string(row, 1, value)
-            conf.hide()
-            for n, sheet in enumerate(wb.worksheets(), 1):  # must match the VBA project's document modules
-                sheet.set_vba_name(f"Sheet{n}")
+            _conf(wb, INTERPRETERS | (interpreters or {}))
         close_workbook(wb)
     return path
 
