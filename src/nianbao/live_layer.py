@@ -203,12 +203,12 @@ class Writer:
         plan = self.plan
         for i, check in enumerate(plan.per_cell):
             fail = f"fail:{i}"
-            self._array(ws, fail, f"IF({_mask(plan, check.keys)}=1,IF({check.fails},1,0),0)")
+            self._array(ws, fail, f"IF({_mask(plan, check.keys)}=1,IFERROR(IF({check.fails},1,0),0),0)")
             self._array(ws, f"msg:{i}", f'IF({{col:{fail}}}=1,{check.message},"")')
         base = len(plan.per_cell)
         for check, row, slot in plan.slots:
             fail_col, msg_col = plan.columns[f"fail:{base + slot}"], plan.columns[f"msg:{base + slot}"]
-            ws.write_formula(row, fail_col, f"=IF({resolve(plan, check.fails)},1,0)", None, "")
+            ws.write_formula(row, fail_col, f"=IFERROR(IF({resolve(plan, check.fails)},1,0),0)", None, "")
             ws.write_formula(row, msg_col, f'=IF({absolute(row, fail_col)}=1,{resolve(plan, check.message)},"")', None, "")
             ws.write_string(row, plan.columns[f"id:{slot}"], check.rule)
             ws.write_string(row, plan.columns[f"sev:{slot}"], check.severity)

@@ -191,8 +191,17 @@ def _place(ref: Ref) -> str:
     return f"{{{'p' if ref.prev else 'v'}:{ref.key}}}"
 
 
+def _years(node) -> list:
+    if isinstance(node, DateOf):
+        return [node.year]
+    if isinstance(node, Compare):
+        return _years(node.left) + _years(node.right)
+    return []
+
+
 def _known(node) -> str:
     terms = [f"LEN({_place(r)})>0" for r in dict.fromkeys(refs(node))]
+    terms += [f"INT({to_excel(y, _place)})>=1" for y in _years(node)] + [f"INT({to_excel(y, _place)})<=9999" for y in _years(node)]
     return "TRUE" if not terms else terms[0] if len(terms) == 1 else f"AND({','.join(terms)})"
 
 
@@ -204,9 +213,22 @@ class _NotLive(Exception):
     """A rule a formula cannot check as the engine does."""
 
 
+def _day_number(ruleset: RuleSet, node) -> str:
+    """A date as the number yyyymmdd: dates compare so for any year (the engine's dates reach year 1,
+    a spreadsheet's DATE() does not)."""
+    if isinstance(node, DateOf):
+        return f"INT({to_excel(node.year, _place)})*10000+{node.month * 100 + node.day}"
+    if isinstance(node, Ref):
+        v = _place(node)
+        return f"(YEAR({v})*10000+MONTH({v})*100+DAY({v}))"
+    raise _NotLive
+
+
 def _sides(part: Compare, ruleset: RuleSet) -> tuple[str, str, bool]:
     """(left, right, text comparison) of a comparison, as formulas."""
     kinds = {_kind_of(ruleset, r) for r in refs(part)}
+    if _is_date(ruleset, part.left) or _is_date(ruleset, part.right):
+        return _day_number(ruleset, part.left), _day_number(ruleset, part.right), False
     if "text" not in kinds:
         return to_excel(part.left, _place), to_excel(part.right, _place), False
     if part.op in ("==", "!=") and isinstance(part.left, Ref) and isinstance(part.right, Ref) and kinds == {"text"}:
@@ -242,6 +264,8 @@ def _guard(instance: Instance, ruleset: RuleSet, tolerance: str) -> str:
 
 def _shown(ruleset: RuleSet, node) -> str:
     """A side of a comparison as a message shows it."""
+    if isinstance(node, DateOf):
+        return f'INT({to_excel(node.year, _place)})&"-{node.month:02d}-{node.day:02d}"'
     if _is_date(ruleset, node):
         return _date_text(to_excel(node, _place))
     if isinstance(node, Ref) and _kind_of(ruleset, node) == "text":
