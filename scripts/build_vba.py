@@ -2,7 +2,7 @@
 
     /usr/bin/python3 scripts/build_vba.py \
         --xlwings "$(.venv/bin/python -c 'import xlwings, pathlib; print(pathlib.Path(xlwings.__file__).parent / "quickstart_standalone.xlsm")')" \
-        --sheets 7 -o vba/vbaProject.bin
+        --sheets 9 -o vba/vbaProject.bin
 
 Runs with the system Python that has LibreOffice's UNO bridge (Debian: python3-uno). Starting from
 the pinned xlwings package's standalone quickstart workbook (its VBA project holds the xlwings

@@ -25,7 +25,7 @@ from openpyxl.styles import PatternFill
 
 import nianbao
 from nianbao import excel
-from nianbao.annotate import MARKER, RESULTS_SHEET
+from nianbao.annotate import FILLS, MARKER, RESULTS_SHEET
 from nianbao.layout import form_layout
 from nianbao.samples import fill
 from nianbao.spec import load_spec
@@ -243,7 +243,7 @@ def test_click_annotates_in_place_and_a_second_click_replaces_it(unbalanced):
     assert [f.rule for f in findings] == ["B301", "B301", "C008", "B303", "B302"]
     natural = fake.sheets["表三"]["cells"][CELLS["t3.new.natural"].address]
     assert natural["note"].startswith("请财务科核对\n\n" + MARKER) and natural["color"] == "#ffc7ce"
-    assert fake.sheets["表三"]["cells"][CELLS["t3.r1.natural"].address]["color"] == "#ffeb9c"  # 提示 only
+    assert fake.sheets["表三"]["cells"][CELLS["t3.r1.natural"].address]["color"] == "#" + FILLS["提示"][-6:].lower()  # 提示 only
     assert fake.order[0] == RESULTS_SHEET
     results = fake.sheets[RESULTS_SHEET]["cells"]
     assert results["A1"]["value"].startswith("检查结果：错误 4 项") and results["C4"]["value"] == "B301"
@@ -399,7 +399,7 @@ def test_committed_vba_project_is_rebuilt_from_its_sources(tmp_path):
     rebuilt = tmp_path / "vbaProject.bin"
     pinned = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
     run = subprocess.run([SYSTEM_PYTHON, str(ROOT / "scripts" / "build_vba.py"), "--xlwings", str(pinned),
-                          "--sheets", "7", "-o", str(rebuilt)], capture_output=True, text=True, timeout=240)
+                          "--sheets", "9", "-o", str(rebuilt)], capture_output=True, text=True, timeout=240)
     assert run.returncode == 0, run.stderr
     committed, fresh = _modules(ROOT / "vba" / "vbaProject.bin"), _modules(rebuilt)
     assert {k: _lines(v) for k, v in committed.items()} == {k: _lines(v) for k, v in fresh.items()}

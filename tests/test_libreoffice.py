@@ -46,10 +46,10 @@ def test_live_checks_turn_when_a_column_is_unbalanced(fmt, tmp_path, soffice):
     assert ok[natural] == "✓" and ok[total] == "✓"
 
     bad = check_row(tmp_path / "out" / "unbalanced.xlsx", "表三", "B301")
-    assert bad[natural] == "✗ 差2" and bad[total] == "✗ 差2"
+    assert bad[natural] == "✗ 左边多 2" and bad[total] == "✗ 左边多 2"  # the side that is larger, and by how much
     assert bad[cells["t3.new.business"].col] == "✓"
     t4 = check_row(tmp_path / "out" / "unbalanced.xlsx", "表四", "B401")
-    assert t4[cells["t4.cases.review_total"].col] == "✗ 差-1"
+    assert t4[cells["t4.cases.review_total"].col] == "✗ 右边多 1"
 
 
 def test_live_checks_stay_empty_until_the_cells_are_filled(tmp_path, soffice):

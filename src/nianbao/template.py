@@ -197,6 +197,7 @@ def _form_sheet(wb, fmt: _Formats, sheet: SheetLayout, values: dict, locked: fro
     if sheet.table is not None:
         ws.set_landscape()
     ws.fit_to_pages(1, 0)
+    ws.print_area(0, 0, sheet.last_row, sheet.last_col)  # the table as in the report; the verdicts beside it are for the screen
     for col, width in sheet.widths.items():
         ws.set_column(col, col, width)
     for row, height in sheet.heights.items():
