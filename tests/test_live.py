@@ -335,3 +335,48 @@ def test_an_untouched_template_is_not_a_sea_of_red(tmp_path, lo_profile):
     rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_name(LIVE_SHEET).to_python(skip_empty_area=False)
     sev = rows[0].index("sev")
     assert {r[sev] for r in rows[1:len(plan_for(spec).keys) + 1]} == {0.0}  # no input cell coloured
+
+
+@pytest.mark.slow
+def test_distributed_workbooks_carry_last_years_values_so_y301_is_live(tmp_path, lo_profile):
+    """distribute --previous-dir writes last year's values into locked hidden cells: 上年结转 is checked
+    against them as the clerk types; an office without last year's report sees 未提供上年数据."""
+    from openpyxl import Workbook as Book
+    from openpyxl import load_workbook
+
+    from nianbao.distribute import distribute
+    from nianbao.roster import read_roster
+
+    spec = load_spec("2021")
+    rng = random.Random(3)
+    last = realistic_values(spec, rng, "甲局", 2024)
+    (tmp_path / "去年").mkdir()
+    build(spec, tmp_path / "去年" / "甲局.xlsx", values=last)
+    roster = Book()
+    roster.active.append(["编码", "机关名称"])
+    roster.active.append(["1", "甲局"])
+    roster.active.append(["2", "乙局"])
+    roster.save(tmp_path / "名单.xlsx")
+    sent = distribute(read_roster(tmp_path / "名单.xlsx"), spec, 2025, tmp_path / "下发", previous_dir=tmp_path / "去年", jobs=1)
+    first, second = (s.path for s in sent.sent)
+    assert sent.sent[0].last_year["t3.carry_out.natural"] == last["t3.carry_out.natural"]
+    ws = load_workbook(first)[LIVE_SHEET]
+    assert ws.sheet_state == "hidden" and ws.protection.sheet
+    # The clerk fills this year's report, changing 上年结转 of one column (and keeping the column balanced).
+    this = realistic_values(spec, rng, "甲局", 2025, carry_in={c.key: last[f"t3.carry_out.{c.key}"] for c in spec.table("t3").columns})
+    follow_on(spec, last, this)
+    for key in ("t3.carry_in.natural", "t3.carry_in.total", "t3.carry_out.natural", "t3.carry_out.total"):
+        this[key] += 1
+    inputs = form_layout(spec).inputs
+    wb = load_workbook(first)
+    for key, value in this.items():
+        if key not in ("meta.office", "meta.year"):
+            wb[inputs[key].sheet][inputs[key].address].value = value
+    wb.save(tmp_path / "filled.xlsx")
+    filled, empty = recalculate([tmp_path / "filled.xlsx", second], tmp_path / "out", lo_profile)
+    lines = self_check_lines(filled, "2021")
+    expected, _, _ = engine_findings(tmp_path / "filled.xlsx", "2021", tmp_path / "去年" / "甲局.xlsx")
+    assert ("Y301", ("t3.carry_in.natural",)) in expected and lines.found == expected
+    t3 = CalamineWorkbook.from_path(str(empty)).get_sheet_by_name("表三").to_python(skip_empty_area=False)
+    (y301,) = [r for r in t3 if str(r[0]).startswith("实时校验 Y301")]
+    assert y301[inputs["t3.carry_in.natural"].col] == "未提供上年数据"

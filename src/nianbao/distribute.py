@@ -20,6 +20,7 @@ from pathlib import Path
 from nianbao.batch import read_many
 from nianbao.files import Destinations, atomic_path, close_workbook, listing_workbook
 from nianbao.layout import form_layout
+from nianbao.live_layer import last_year_cells, last_year_keys
 from nianbao.pairing import Checked, LastYear
 from nianbao.result import failure_reason
 from nianbao.roster import MATCHES, Office, Offices, Roster
@@ -60,6 +61,7 @@ class Sent:
     previous: Path | None = None  # last year's workbook the values came from
     note: str = ""  # where the values came from, or why nothing was prefilled
     cell_note: str = ""  # the note put on each prefilled cell
+    last_year: dict[str, object] = field(default_factory=dict)  # last year's values the live cross-year checks read
     reason: str | None = None  # why the workbook could not be written
 
 
@@ -159,6 +161,8 @@ def distribute(roster: Roster, spec: FormSpec, year: int, out_dir: Path, *, prev
             sent.previous = previous.result.path
             sent.note = problem or f"{previous.result.path.name}（{how}）"
             sent.cell_note = _note(spec, previous, year - 1)
+            # Into locked hidden cells, so that Y301 and the other cross-year checks are live too.
+            sent.last_year = {k: previous.extract.data.get(k) for k in last_year_keys(spec)}
     today = dt.date.today().isoformat()
     inputs = form_layout(spec).inputs
     with tempfile.TemporaryDirectory(prefix=".nianbao-") as tmp:
@@ -171,6 +175,7 @@ def distribute(roster: Roster, spec: FormSpec, year: int, out_dir: Path, *, prev
                 identity["upload_link"] = links[sent.office.name]
             values = {"meta.office": sent.office.name, "meta.year": year, **sent.prefilled}
             cells = {(inputs[k].sheet, inputs[k].address): v for k, v in values.items()}
+            cells |= last_year_cells(spec, sent.last_year)  # into the live sheet's locked hidden cells
             notes = {(inputs[k].sheet, inputs[k].address): sent.cell_note for k in sent.prefilled}
             jobs_.append((bases(identity), sent.path, cells, notes, identity))
         with Pool(worker_count(jobs)) as pool:

@@ -25,7 +25,7 @@ from functools import cache
 from xlsxwriter.worksheet import CellArrayFormulaTuple, Worksheet
 
 from nianbao.findings import ERROR, WARNING
-from nianbao.layout import FormLayout, InputCell, absolute, col_letter, form_layout, wrapped_lines
+from nianbao.layout import FormLayout, InputCell, a1, absolute, col_letter, form_layout, wrapped_lines
 from nianbao.rules.catalogue import ruleset
 from nianbao.rules.live import READING, LiveCheck, live_checks, previous_keys
 from nianbao.spec import FormSpec
@@ -124,6 +124,24 @@ def plan_for(spec: FormSpec) -> Plan:
     col = plan.columns["summary_value"]
     plan.cells = {name: absolute(_FIRST + i, col) for i, name in enumerate(("started", "errors", "warnings", "total"))}
     return plan
+
+
+def last_year_keys(spec: FormSpec) -> list[str]:
+    """Last year's cells that the template's cross-year checks read: what distribution writes into
+    each office's workbook (the ``previous`` of template.build)."""
+    return list(plan_for(spec).previous)
+
+
+def last_year_cells(spec: FormSpec, values: dict[str, object]) -> dict[tuple[str, str], object]:
+    """Last year's values as cells of the live sheet, (sheet, address) -> value: for stamping them
+    into a built template (dates as the serial numbers a sheet holds)."""
+    plan = plan_for(spec)
+    col = plan.columns["prev_value"]
+    return {(LIVE_SHEET, a1(plan.previous[k], col)): _serial(v) for k, v in values.items() if v is not None and k in plan.previous}
+
+
+def _serial(value: object) -> object:
+    return (value - dt.date(1899, 12, 30)).days if isinstance(value, dt.date) else value
 
 
 def resolve(plan: Plan, formula: str, local: bool = True) -> str:
@@ -408,7 +426,7 @@ def _write_value(ws: Worksheet, row: int, col: int, value: object) -> None:
     if value is None:
         return
     if isinstance(value, dt.date):
-        ws.write_number(row, col, (value - dt.date(1899, 12, 30)).days)
+        ws.write_number(row, col, _serial(value))
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         ws.write_number(row, col, float(value))
     elif hasattr(value, "as_tuple"):  # Decimal
