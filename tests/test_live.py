@@ -380,3 +380,41 @@ def test_distributed_workbooks_carry_last_years_values_so_y301_is_live(tmp_path,
     t3 = CalamineWorkbook.from_path(str(empty)).get_sheet_by_name("表三").to_python(skip_empty_area=False)
     (y301,) = [r for r in t3 if str(r[0]).startswith("实时校验 Y301")]
     assert y301[inputs["t3.carry_in.natural"].col] == "未提供上年数据"
+
+
+@pytest.mark.parametrize("fmt", ["2019", "2021"])
+def test_every_conditional_format_shows_a_verdict_the_differential_test_covers(fmt, tmp_path):
+    """Input cells are coloured from the live sheet's severity column (made of the checks' verdicts);
+    verdict cells and 自查结果 lines by the text those verdicts give; nothing else."""
+    from openpyxl import load_workbook
+
+    plan = plan_for(load_spec(fmt))
+    sev = f"'{LIVE_SHEET}'!{plan.column('sev')}"
+    wb = load_workbook(build(load_spec(fmt), tmp_path / "t.xlsx"))
+    coloured = set()
+    for ws in wb.worksheets:
+        for rng in ws.conditional_formatting:
+            for rule in rng.rules:
+                formula = "".join(rule.formula or [])
+                if formula.startswith(f"INDEX({sev},"):
+                    coloured |= {(ws.title, r, c) for cells in rng.sqref.ranges for r, c in cells.cells}
+                else:
+                    assert (rule.type == "beginsWith" and rule.text == "✗") or (ws.title == SELF_CHECK_SHEET and rule.type == "cellIs"), formula
+    inputs = {(c.sheet, c.row + 1, c.col + 1) for c in form_layout(load_spec(fmt)).inputs.values()}
+    assert coloured == inputs  # every input cell, and only those (a merged one by its first cell)
+
+
+@pytest.mark.slow
+def test_instructions_and_self_check_print_on_a4_without_text_cut(tmp_path, lo_profile):
+    import pdfplumber
+
+    spec = load_spec("2021")
+    (pdf,) = recalculate([build(spec, tmp_path / "t.xlsx", macro=False)], tmp_path / "pdf", lo_profile, target="pdf")
+    with pdfplumber.open(pdf) as document:
+        pages = document.pages[:3]
+        text = "".join(p.extract_text() for p in pages).replace("\n", "")
+        for page in pages:
+            assert round(page.width) in (595, 842) and round(page.height) in (595, 842)  # A4
+    for line in ("只在浅黄色单元格中填写", "橙色单元格：提示", "不需要安装任何程序", "自查结果", "报送以后"):
+        assert line in text
+    assert "nianbao" not in text and "docs/" not in text  # no commands or repository paths for a clerk
