@@ -100,6 +100,7 @@ def _name_columns(plan: Plan) -> None:
     names += [f"fail:{i}" for i in range(len(plan.per_cell) + plan.width)]
     names += [f"msg:{i}" for i in range(len(plan.per_cell) + plan.width)]
     names += [f"id:{i}" for i in range(plan.width)] + [f"sev:{i}" for i in range(plan.width)]
+    names += [f"verdict:{i}" for i in range(plan.width)]
     names += ["relsev", "sev", "summary", "summary_value", "prev_key", "prev_value"]
     plan.columns = {name: col for col, name in enumerate(names)}
 
@@ -230,12 +231,18 @@ class Writer:
             ws.write_formula(row, msg_col, f'=IF({absolute(row, fail_col)}=1,{resolve(plan, check.message)},"")', None, "")
             ws.write_string(row, plan.columns[f"id:{slot}"], check.rule)
             ws.write_string(row, plan.columns[f"sev:{slot}"], check.severity)
+            if _relation(plan, check.rule):  # what its green cell beside the table shows
+                verdict = (f'=IF({absolute(row, fail_col)}=1,"✗ "&{resolve(plan, check.short)},'
+                           f'IF({resolve(plan, check.known)},"✓",{resolve(plan, check.pending)}))')
+                ws.write_formula(row, plan.columns[f"verdict:{slot}"], verdict, None, "")
 
-    def slot_cell(self, check: LiveCheck, local: bool = False) -> str:
+    def slot_cell(self, check: LiveCheck, part: str = "fail", local: bool = False) -> str:
+        """A check's cell on the live sheet: its fail flag (1 when failing) or its verdict text."""
         plan = self.plan
         for c, row, slot in plan.slots:
             if c is check:
-                return ("" if local else f"'{LIVE_SHEET}'!") + absolute(row, plan.columns[f"fail:{len(plan.per_cell) + slot}"])
+                name = f"fail:{len(plan.per_cell) + slot}" if part == "fail" else f"verdict:{slot}"
+                return ("" if local else f"'{LIVE_SHEET}'!") + absolute(row, plan.columns[name])
         raise KeyError(check.rule)
 
     def _severity(self, ws: Worksheet) -> None:
@@ -315,9 +322,7 @@ class Writer:
             for check, anchor in zip(checks, anchors):
                 row, col = (next_row, anchor.col) if by_column else (anchor.row, next_col)
                 places.append((row, col))
-                formula = (f'=IF({self.slot_cell(check)}=1,"✗ "&{resolve(plan, check.short, False)},'
-                           f'IF({resolve(plan, check.known, False)},"✓",{resolve(plan, check.pending, False)}))')
-                ws.write_formula(row, col, formula, self.fmt.check, "")
+                ws.write_formula(row, col, f"={self.slot_cell(check, 'verdict')}", self.fmt.check, "")
             rows, cols = [r for r, _ in places], [c for _, c in places]
             ws.conditional_format(min(rows), min(cols), max(rows), max(cols),
                                   {"type": "text", "criteria": "begins with", "value": "✗", "format": self.fmt.bad})
@@ -334,9 +339,9 @@ class Writer:
         ws.set_column(0, 0, 5)
         ws.set_column(1, 1, 8)
         ws.set_column(2, 2, 7)
-        ws.set_column(3, 3, 70)
+        ws.set_column(3, 3, 100)
         ws.set_column(4, 4, 12)
-        ws.set_column(5, 5, None, None, {"hidden": True})
+        ws.set_column(5, 7, None, None, {"hidden": True})
         verdict = (f'=IF(NOT({started}),"尚未开始填写：填写表格后，这里随填写列出发现的问题",'
                    f'IF({total}=0,"未发现问题","错误 "&{errors}&" 项，提示 "&{warnings}&" 项"))')
         ws.merge_range(0, 0, 0, 4, None, fmt.title_left)
@@ -345,7 +350,7 @@ class Writer:
                  "报送后另由完整程序检查（本页不显示）：" + "、".join(f"{i} {t}" for i, t in plan.not_live) + "。")
         for row, text in enumerate(notes, 1):
             ws.merge_range(row, 0, row, 4, text, fmt.plain)
-            ws.set_row(row, 14 * wrapped_lines(text, 96))
+            ws.set_row(row, 14 * wrapped_lines(text, 126))
         for col, text in enumerate(("序号", "严重程度", "规则", "问题", "位置")):
             ws.write_string(3, col, text, fmt.header)
         self._lines(ws)
@@ -354,6 +359,7 @@ class Writer:
         ws.conditional_format(4, 1, last - 1, 1, {"type": "cell", "criteria": "==", "value": f'"{ERROR}"', "format": fmt.live_error})
         ws.conditional_format(4, 1, last - 1, 1, {"type": "cell", "criteria": "==", "value": f'"{WARNING}"', "format": fmt.live_warning})
         ws.set_paper(9)
+        ws.set_landscape()
         ws.fit_to_pages(1, 0)
         ws.repeat_rows(3)
         ws.print_area(0, 0, last, 4)
@@ -375,11 +381,13 @@ class Writer:
         places = live + plan.column("place")
         for n in range(1, LINES + 1):
             row = 3 + n
-            h = f"$F${row + 1}"
-            r, c = f"(INT({h}/{width})+1)", f"(MOD({h},{width})+1)"
+            h, r, c = (f"${col}${row + 1}" for col in "FGH")  # the failing slot, its live-sheet row and column
             ws.write_array_formula(row, 5, row, 5, f'{{=IF({n}>{total},"",SMALL(IF({block}=1,(ROW({block})-ROW({corner}))*{width}'
                                                    f'+COLUMN({block})-COLUMN({corner})),{n}))}}', None, "")
+            ws.write_formula(row, 6, f'=IF({h}="","",INT({h}/{width})+1)', None, "")
+            ws.write_formula(row, 7, f'=IF({h}="","",MOD({h},{width})+1)', None, "")
             blank = f'IF({h}="",""'
+            ws.set_row(row, 26)  # room for a message of two lines: a formula's text does not grow its row
             ws.write_formula(row, 0, f"={blank},{n})", fmt.line, "")
 
             def pick(static, slots):

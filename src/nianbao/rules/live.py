@@ -199,8 +199,12 @@ def _years(node) -> list:
     return []
 
 
-def _known(node) -> str:
-    terms = [f"LEN({_place(r)})>0" for r in dict.fromkeys(refs(node))]
+def _known(node, ruleset: RuleSet) -> str:
+    """TRUE when every cell the comparison reads has a value (numbers and dates by one COUNT)."""
+    cells = list(dict.fromkeys(refs(node)))
+    numbers = [_place(r) for r in cells if _kind_of(ruleset, r) != "text"]
+    terms = [f"COUNT({','.join(numbers)})={len(numbers)}"] if numbers else []
+    terms += [f"LEN({_place(r)})>0" for r in cells if _kind_of(ruleset, r) == "text"]
     terms += [f"INT({to_excel(y, _place)})>=1" for y in _years(node)] + [f"INT({to_excel(y, _place)})<=9999" for y in _years(node)]
     return "TRUE" if not terms else terms[0] if len(terms) == 1 else f"AND({','.join(terms)})"
 
@@ -251,14 +255,14 @@ def _fires(parts: tuple[Compare, ...], ruleset: RuleSet, tolerance: str) -> str:
     if not parts:
         return "FALSE"
     head = parts[0]
-    return f"IF({_known(head)},IF({_holds(head, ruleset, tolerance)},{_fires(parts[1:], ruleset, tolerance)},TRUE),FALSE)"
+    return f"IF({_known(head, ruleset)},IF({_holds(head, ruleset, tolerance)},{_fires(parts[1:], ruleset, tolerance)},TRUE),FALSE)"
 
 
 def _guard(instance: Instance, ruleset: RuleSet, tolerance: str) -> str:
     """TRUE when every ``when`` of the instance holds (and its cells are known)."""
     formula = "TRUE"
     for part in reversed([p for w in instance.when for p in w.parts]):
-        formula = f"IF({_known(part)},IF({_holds(part, ruleset, tolerance)},{formula},FALSE),FALSE)"
+        formula = f"IF({_known(part, ruleset)},IF({_holds(part, ruleset, tolerance)},{formula},FALSE),FALSE)"
     return formula
 
 
@@ -306,7 +310,7 @@ def _relation_check(rule: Rule, instance: Instance, ruleset: RuleSet) -> LiveChe
         params["diff"] = f'ABS{d}&IF({d}>0,"（左边多）","（右边多）")'
         short = f'IF({d}>0,"左边多 ","右边多 ")&ABS{d}'
     every = [part for w in instance.when for part in w.parts] + list(instance.condition.parts)
-    known = "AND(" + ",".join(_known(p) for p in every) + ")" if len(every) > 1 else _known(every[0])
+    known = "AND(" + ",".join(_known(p, ruleset) for p in every) + ")" if len(every) > 1 else _known(every[0], ruleset)
     prev = [r for p in every for r in refs(p) if r.prev]
     pending = (f'IF(AND({",".join(f"LEN({_place(r)})>0" for r in dict.fromkeys(prev))}),"","未提供上年数据")' if prev else '""')
     return LiveCheck(rule.id, rule.severity, instance.show, f"IF({guard},{fires},FALSE)", _message(rule.message, params),
