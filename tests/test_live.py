@@ -415,6 +415,7 @@ def test_instructions_and_self_check_print_on_a4_without_text_cut(tmp_path, lo_p
         text = "".join(p.extract_text() for p in pages).replace("\n", "")
         for page in pages:
             assert round(page.width) in (595, 842) and round(page.height) in (595, 842)  # A4
+            assert max(w["x1"] for w in page.extract_words()) < page.width - 20  # no text cut at the edge
     for line in ("只在浅黄色单元格中填写", "橙色单元格：提示", "不需要安装任何程序", "自查结果", "报送以后"):
         assert line in text
     assert "nianbao" not in text and "docs/" not in text  # no commands or repository paths for a clerk

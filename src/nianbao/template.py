@@ -56,6 +56,8 @@ class _Formats:
         # The live layer's colours are the annotated copies' (annotate.FILLS), one place for both.
         self.live_error = wb.add_format({"bg_color": _hex(FILLS[ERROR]), "font_color": "#9C0006"})
         self.live_warning = wb.add_format({"bg_color": _hex(FILLS[WARNING]), "font_color": "#5C3B00"})
+        self.error_note = wb.add_format(base | {"valign": "top", "bg_color": _hex(FILLS[ERROR]), "font_color": "#9C0006"})
+        self.warning_note = wb.add_format(base | {"valign": "top", "bg_color": _hex(FILLS[WARNING]), "font_color": "#5C3B00"})
         self.title_left = wb.add_format(base | {"bold": True, "font_size": 13})
         self.line = wb.add_format(base | {"valign": "top", "border": 1, "border_color": "#D9D9D9"})
         self.line_wrap = wb.add_format(base | {"valign": "top", "border": 1, "border_color": "#D9D9D9"})
@@ -78,7 +80,7 @@ def _hex(argb: str) -> str:
     return f"#{argb[-6:]}"
 
 
-INSTRUCTIONS_WIDTH = 86  # fits A4 portrait at 100%, so no viewer has to scale it
+INSTRUCTIONS_WIDTH = 66  # fits A4 portrait at 100% (宋体 10: about 7.5 points a unit), so no viewer has to scale it
 INPUT_FILL = "#FFF2CC"  # the 说明 sheet's 浅黄色: light enough to print, clearly not white on screen
 
 
@@ -152,8 +154,9 @@ def _instructions(wb: xlsxwriter.Workbook, fmt: _Formats, spec: FormSpec, identi
         ("plain", "表格下方或右侧的绿色格显示每一项关系：✓ 成立；✗ 不成立，并写明哪一边多、多多少（如“✗ 左边多 1”："
                   "左边是校验名称中等号前的部分）；空白表示相关的格还没有填完；“未提供上年数据”表示本模板没有附上一年度的数字。"),
         ("plain", "还没有开始填写时，空着的格不标颜色；填了第一个数字以后，空着的格才标为错误（没有的请填 0）。"),
-        ("link", f"「{SELF_CHECK_SHEET}」工作表列出全部发现的问题：最上面是“错误几项、提示几项”，每条写明两边的数值和差额，"
+        ("plain", f"「{SELF_CHECK_SHEET}」工作表列出全部发现的问题：最上面是“错误几项、提示几项”，每条写明两边的数值和差额，"
                  "点击“位置”跳到该单元格。报送前请看一遍，改到“未发现问题”。"),
+        ("link", f"打开「{SELF_CHECK_SHEET}」"),
         ("plain", ""),
         ("caption", "报送以后"),
         ("plain", "政务公开办收到后，用完整的检查程序再检查一遍，其中包括本模板不能自己完成的检查（正文中的数字与表格是否一致、"
@@ -167,11 +170,12 @@ def _instructions(wb: xlsxwriter.Workbook, fmt: _Formats, spec: FormSpec, identi
         if style == "link":
             ws.write_url(row, 0, f"internal:'{SELF_CHECK_SHEET}'!A1", fmt.link, string=text)
         else:
-            ws.write_string(row, 0, text, getattr(fmt, {"error": "live_error", "warning": "live_warning"}.get(style, style)))
+            ws.write_string(row, 0, text, getattr(fmt, {"error": "error_note", "warning": "warning_note"}.get(style, style)))
         if wrapped_lines(text, INSTRUCTIONS_WIDTH) > 1:  # wrapped text gets the room it needs, not overlap
             ws.set_row(row, 15 * wrapped_lines(text, INSTRUCTIONS_WIDTH))
     ws.set_column(1, 1, 18)
     ws.set_paper(9)
+    ws.print_area(0, 0, len(lines) - 1, 0)  # the text column only (the buttons' column is for the screen)
     ws.fit_to_pages(1, 1)  # one page; "1 wide, any height" is not honoured by LibreOffice
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
     return ws
