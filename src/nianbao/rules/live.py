@@ -339,10 +339,10 @@ _NOT_LIVE_ISSUES = {"formula_no_cache", "missing", "absent", "structure", "unfil
 
 def live_cell(rule: Rule, ruleset: RuleSet) -> list[LiveCheck]:
     """A cell rule: the reader's issue in one cell ("/", "15件", a blank once the table is started)."""
-    if set(rule.issues) & _NOT_LIVE_ISSUES or not rule.issues:
+    if set(rule.issue) & _NOT_LIVE_ISSUES or not rule.issue:
         return []
     keys = _applies(rule, ruleset)
-    fails = "+".join(f'({{col:issue}}={_text(i)})' + ("*{started}" if i == "blank" else "") for i in rule.issues)
+    fails = "+".join(f'({{col:issue}}={_text(i)})' + ("*{started}" if i == "blank" else "") for i in rule.issue)
     message = _message(rule.message, {"label": "{col:label}", "raw": "{col:raw}", "detail": "{col:detail}"})
     return [LiveCheck(rule.id, rule.severity, keys, f"({fails})>0", message, per_cell=True)] if keys else []
 
@@ -389,9 +389,8 @@ def live_mention(rule: Rule, ruleset: RuleSet) -> list[LiveCheck]:
     found = f"SUMPRODUCT(--ISNUMBER(FIND({{{','.join(_text(w) for w in rule.words)}}},{text})))>0"
     silent = f"OR({said}<{rule.min_chars},NOT({found}))" if rule.min_chars else f"NOT({found})"
     filled = "OR(" + ",".join(f"LEN({{v:{k}}})>0" for k in rule.text) + ")"
-    tolerance = format(rule.tolerance, "f")
     try:
-        guard = _guard(instance, ruleset, tolerance)
+        guard = _guard(instance, ruleset, "0")  # a mention rule's guard is compared exactly
     except _NotLive:
         return []
     keys = (rule.text[0], *(r.key for r in (single_refs(instance.when[0].parts[0]) if instance.when else ())))
