@@ -1,8 +1,8 @@
 """Rules as live formulas: what the template itself can check as the clerk types, in Excel 2010+,
 WPS and LibreOffice, with no macro.
 
-Each rule kind that can be a formula compiles its rules into ``LiveCheck``s (``COMPILERS``: kind
-name -> function). A check is data: the rule, its severity, the cells it is shown on, an Excel
+Each rule kind that can be a formula compiles its rules into ``LiveCheck``s (its ``live`` hook calls
+the compiler below for its kind). A check is data: the rule, its severity, the cells it is shown on, an Excel
 boolean formula that is TRUE when the check fails and an Excel text formula for its message. The
 formulas speak of cells by placeholder, never by address; the template layer places the cells
 and substitutes:
@@ -25,11 +25,11 @@ CONCAT, IFS, LET, FILTER, XLOOKUP, dynamic arrays): see ``FUNCTIONS``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from nianbao.rules.catalogue import Instance, Rule, RuleSet
 from nianbao.rules.expr import Compare, DateOf, Ref, refs, single_refs, to_excel
+from nianbao.rules.kinds import kind_of
 from nianbao.values import _DASHES, _OTHER_UNITS, _SLASHES, _UNITS, MAX_DIGITS, NORMALISED
 
 # The functions a template formula may use: in Excel 2010, every WPS and LibreOffice alike.
@@ -401,21 +401,11 @@ def live_mention(rule: Rule, ruleset: RuleSet) -> list[LiveCheck]:
     return [LiveCheck(rule.id, rule.severity, keys, fails, _message(rule.message, params))]
 
 
-COMPILERS: dict[str, Callable[[Rule, RuleSet], list[LiveCheck]]] = {
-    "relation": live_relation,
-    "cell": live_cell,
-    "schema": live_schema,
-    "mention": live_mention,
-}
-
-
 def live_checks(ruleset: RuleSet) -> list[LiveCheck]:
     """Every live check of a rule set, rule by rule in the rule files' order."""
     checks: list[LiveCheck] = []
     for rule in ruleset.rules:
-        compile_live = COMPILERS.get(rule.kind)
-        if compile_live is not None:
-            checks += compile_live(rule, ruleset)
+        checks += kind_of(rule).live(rule, ruleset)
     return checks
 
 

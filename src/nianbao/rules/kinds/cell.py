@@ -74,3 +74,8 @@ class Cell(Kind):
 
     def expression(self, rule):
         return f"issue: {', '.join(rule.issue)}" + (f"; types: {', '.join(rule.types)}" if rule.types else "")
+
+    def live(self, rule, rules):
+        from nianbao.rules.live import live_cell  # the template layer's formulas, loaded only when a template is built
+
+        return live_cell(rule, rules)

@@ -64,3 +64,8 @@ class Mention(Kind):
 
     def expression(self, rule):
         return "\n".join([f"text: {', '.join(rule.text)}", f"when: {'; '.join(rule.when)}", f"words: {'、'.join(rule.words)}"])
+
+    def live(self, rule, rules):
+        from nianbao.rules.live import live_mention  # the template layer's formulas, loaded only when a template is built
+
+        return live_mention(rule, rules)

@@ -75,3 +75,8 @@ class Relation(Kind):
         if rule.tolerance:
             lines.append(f"tolerance: {rule.tolerance}")
         return "\n".join(lines)
+
+    def live(self, rule, rules):
+        from nianbao.rules.live import live_relation  # the template layer's formulas, loaded only when a template is built
+
+        return live_relation(rule, rules)

@@ -36,3 +36,8 @@ class Schema(Kind):
 
     def expression(self, rule):
         return f"schema: {rule.schema}" + (f"({rule.param})" if rule.param is not None else "") + f"; types: {', '.join(rule.types)}"
+
+    def live(self, rule, rules):
+        from nianbao.rules.live import live_schema  # the template layer's formulas, loaded only when a template is built
+
+        return live_schema(rule, rules)
