@@ -45,7 +45,6 @@ class Relation(Kind):
     title = "单元格关系"
     fields = EXPRESSION_FIELDS | {
         "tolerance": Field((int, float), default=Decimal(0), convert=lambda v: Decimal(str(v)), doc="允许的差额"),
-        "live": Field((bool,), default=False, doc="模板中实时显示"),
         "prefill": Field((bool,), default=False, doc="下发时按上一年度报告预填（check 应为 单元格 == prev.单元格）"),
     }
     placeholders = frozenset({"left", "right", "diff"})
