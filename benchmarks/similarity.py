@@ -14,8 +14,10 @@ import random
 import time
 
 from nianbao.rules.catalogue import ruleset
+from nianbao.rules.kinds.base import BatchReport
 from nianbao.rules.similarity import batch_repeats, jaccard
 from nianbao.spec import load_spec
+from nianbao.values import Values
 
 # Phrases of the kind these sections are made of; each report strings its own random choice together.
 SUBJECTS = ["政策解读", "依申请公开", "政务新媒体", "政府网站", "基层政务公开", "重点领域信息公开", "公开目录", "答复书",
@@ -46,12 +48,12 @@ def main() -> None:
         texts[target] = "".join(str(rng.randint(1, 9)) if ch.isdigit() else ch for ch in texts[source])
         planted.add((min(source, target), max(source, target)))
     rules = ruleset(load_spec("2021"))
-    data = [{"text.s5": t} for t in texts]
-    names = [f"r{i}" for i in range(len(texts))]
+    spec = load_spec("2021")
+    reports = [BatchReport(rules, Values(spec, {"text.s5": t}), f"r{i}") for i, t in enumerate(texts)]
     start = time.perf_counter()
-    found = batch_repeats([rules] * len(texts), data, names)
+    found = batch_repeats(reports)
     seconds = time.perf_counter() - start
-    pairs = {tuple(sorted((i, int(h.params["detail"][1:])))) for i, hits in found.items() for h in hits}
+    pairs = {tuple(sorted((i, int(other[1:])))) for i, hits in found.items() for h in hits for other in h.params["detail"].split("、")}
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; {args.reports} reports, {args.copies} copies planted")
     print(f"find nearly identical 五 sections (MinHash + LSH, then exact): {seconds:.2f} s")
     print(f"pairs found {len(pairs)}: planted found {len(planted & pairs)} of {len(planted)}, others {len(pairs - planted)}")

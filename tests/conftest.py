@@ -28,6 +28,9 @@ def cli():
 
 
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with LibreOffice's UNO bridge (python3-uno)
+# Every Debian package the LibreOffice tests need: Calc, its Python bridge, and a CJK font (without
+# one, pages rendered to PDF show boxes for Chinese text).
+LIBREOFFICE_PACKAGES = "libreoffice-calc-nogui python3-uno fonts-wqy-microhei"
 
 
 def require_libreoffice(uno: bool = False) -> str:
@@ -42,7 +45,7 @@ def require_libreoffice(uno: bool = False) -> str:
     if missing:
         if os.environ.get("NIANBAO_REQUIRE_LIBREOFFICE") == "1":
             pytest.fail(f"{missing}, and NIANBAO_REQUIRE_LIBREOFFICE=1 requires it")
-        pytest.skip(f"{missing}; apt-get install libreoffice-calc-nogui python3-uno to run this test")
+        pytest.skip(f"{missing}; apt-get install {LIBREOFFICE_PACKAGES} to run this test")
     return binary
 
 

@@ -77,7 +77,7 @@ def test_unreadable_file_exit_2_with_one_line_reason(make, reason, good, tmp_pat
     (line,) = [ln for ln in run.stdout.splitlines() if bad.name in ln]
     assert "无法检查" in line and reason in line
     # The batch went on: the good file was checked and annotated.
-    assert f"✓ {good}" in run.stdout and (tmp_path / "out" / "good.xlsx").exists()
+    assert f"✓ {good}" in run.stdout and (tmp_path / "out" / "good.检查.xlsx").exists()
 
 
 def test_deleted_row_is_a_structure_error_and_nothing_is_misread(good, tmp_path, cli):

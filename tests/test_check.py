@@ -49,7 +49,7 @@ def test_unbalanced_column_gets_exactly_that_error_on_its_cells(unbalanced, tmp_
     assert first["row"] == "一、本年新收政府信息公开申请数量" and first["column"] == "自然人"
     assert unbalanced.read_bytes() == before
 
-    wb = load_workbook(tmp_path / "out" / "unbalanced.xlsx")
+    wb = load_workbook(tmp_path / "out" / "unbalanced.检查.xlsx")
     ws = wb["表三"]
     for key in ("t3.new.natural", "t3.r7.natural", "t3.carry_out.natural", "t3.new.total"):
         cell = ws[CELLS[key].address]
@@ -136,7 +136,7 @@ def test_output_never_overwrites_the_input(tmp_path, cli):
     run = cli("check", report, "--out", tmp_path)
     assert run.returncode == 1 and "Traceback" not in run.stdout + run.stderr
     assert report.read_bytes() == before
-    assert f"批注副本：{tmp_path / 'r-2.xlsx'}" in run.stdout  # the input's own name was taken
+    assert f"批注副本：{tmp_path / 'r.检查.xlsx'}" in run.stdout  # marked, so never the input's own name
 
 
 def test_a_blank_template_says_it_is_not_filled_in_one_finding(tmp_path, cli):

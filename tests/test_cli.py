@@ -31,7 +31,7 @@ def test_fail_on_accepts_chinese_severities(tmp_path, cli):
     assert cli("check", report, "--copies", "none", "--fail-on", "错误").returncode == 0
     assert cli("check", report, "--copies", "none", "--fail-on", "提示").returncode == 1
     run = cli("check", report, "--copies", "none")
-    assert "有错误 0，有提示 1，通过 0" in run.stdout  # the file counts once, as a file with warnings
+    assert "有错误的 0 个，有未说明提示的 1 个，提示均已说明的 0 个，通过 0 个" in run.stdout  # the file counts once, as a file with warnings
 
 
 def test_quiet_still_names_the_files_to_fix(tmp_path, cli):

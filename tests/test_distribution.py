@@ -177,7 +177,7 @@ def round_(tmp_path_factory, cli=None):
     for n in ERRORS:
         type_into(files[n], second_in / files[n].name, {k: v for k, v in this_year[n].items() if k not in ("meta.office", "meta.year")})
     for n in EXPLAIN:
-        copy = base / "第一轮" / files[n].name
+        copy = base / "第一轮" / files[n].name.replace(".xlsx", ".检查.xlsx")
         explain_in(copy, second_in / files[n].name, "F101", "本机关为县人民政府，依条例第四十九条应于3月31日前公布")
     second = run_cli("check", second_in, "--roster", roster, "--previous-dir", base / "去年收回", "--out", base / "第二轮",
                      "--fail-on", "warning")
@@ -261,7 +261,7 @@ def test_second_collection_after_fixes_and_explanations(round_):
     rows = list(explained.iter_rows(min_row=4, values_only=True))
     assert len(rows) == 2 and {r[3] for r in rows} == {"F101"} and {r[7] for r in rows} == {"提示已说明"}
     # The new annotated copy keeps the explanation in its 说明 column.
-    copy = load_workbook(round_["base"] / "第二轮" / round_["files"][20].name)[RESULTS_SHEET]
+    copy = load_workbook(round_["base"] / "第二轮" / round_["files"][20].name.replace(".xlsx", ".检查.xlsx"))[RESULTS_SHEET]
     header = [c.value for c in copy[3]]
     assert copy.cell(4, header.index(TEXT_HEADER) + 1).value.startswith("本机关为县人民政府")
 
@@ -272,7 +272,7 @@ def test_an_explained_warning_is_not_open_and_a_stale_explanation_is_listed(tmp_
     source = build(SPEC, tmp_path / "报告.xlsx", values=base_values(SPEC, 2025) | late)
     first = cli("check", source, "--out", tmp_path / "一", "--fail-on", "warning")
     assert first.returncode == 1
-    copy = tmp_path / "一" / "报告.xlsx"
+    copy = tmp_path / "一" / "报告.检查.xlsx"
     explain_in(copy, tmp_path / "二.xlsx", "F101", "县政府本级报告，3月31日前公布")
     second = cli("check", tmp_path / "二.xlsx", "--json", "--fail-on", "warning")
     found = json.loads(second.stdout)["files"][0]
@@ -298,7 +298,7 @@ def test_distribute_with_buttons_and_a_bad_roster_from_the_command_line(tmp_path
     assert workbook.name == "1-东城区教育局-2025年度报告.xlsm"
     assert "xl/vbaProject.bin" in zipfile.ZipFile(workbook).namelist()
     assert read_workbook(workbook).meta["roster_office"] == "东城区教育局"
-    again = cli("distribute", roster, "--format", "2021", "--year", "2025", "--macro", "-o", tmp_path / "下发")
+    again = cli("distribute", roster, "--format", "2021", "--year", "2025", "--macro", "-o", tmp_path / "下发", "--force")
     assert again.returncode == 0 and len(list((tmp_path / "下发").glob("*.xlsm"))) == 1  # its own unchanged output is replaced
 
     roster.write_text("机关名称,编码\n东城区教育局,1\n东城区公安局,1\n", encoding="utf-8")

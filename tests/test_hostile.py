@@ -92,7 +92,7 @@ def test_a_hostile_batch_answers_every_file_and_changes_none(hostile_batch):
     files = {Path(f["path"]).name: f for f in json.loads(run.stdout)["files"]}
     assert len(files) == len(list(folder.iterdir()))
     for n in range(5):
-        assert files[f"good-{n}.xlsx"]["status"] == "clean" and (out / f"good-{n}.xlsx").exists()
+        assert files[f"good-{n}.xlsx"]["status"] == "clean" and (out / f"good-{n}.检查.xlsx").exists()
     assert all(f["output"] and Path(f["output"]).exists() for f in files.values() if f["status"] != "failed")  # long and odd names too
     failed = {n: f for n, f in files.items() if f["status"] == "failed"}
     assert all(f["reason"] and "\n" not in f["reason"] and f["error"] for f in failed.values())
@@ -120,7 +120,7 @@ def test_each_case_has_its_answer_in_the_batch(hostile_batch, good, tmp_path):
 
 def test_text_from_files_is_never_written_as_a_formula(hostile_batch):
     _, out, _, _, _ = hostile_batch
-    results = load_workbook(out / "injected.xlsx")["检查结果"]
+    results = load_workbook(out / "injected.检查.xlsx")["检查结果"]
     actual = [row[8] for row in results.iter_rows(min_row=4) if row[8].value == INJECTION]
     assert actual and all(cell.data_type == "s" for cell in actual)
     summary = load_workbook(out / "汇总.xlsx")["汇总"]
@@ -130,7 +130,7 @@ def test_text_from_files_is_never_written_as_a_formula(hostile_batch):
         row = next(r for r in csv.DictReader(fh) if r["path"].endswith("office.xlsx"))
     assert row["office"] == "'" + HYPERLINK
     # An imported report's text lands in its template as text, and is not lost.
-    copy = load_workbook(out / "injected-report.txt.xlsx")
+    copy = load_workbook(out / "injected-report.txt.检查.xlsx")
     texts = [c for ws in copy.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str) and HYPERLINK in c.value]
     assert texts and all(c.data_type == "s" for c in texts)
 

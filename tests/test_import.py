@@ -45,7 +45,7 @@ def test_checking_the_seed_directly_finds_no_arithmetic_error(tmp_path, cli):
     assert run.returncode == 0, run.stdout
     (report,) = json.loads(run.stdout)["files"]
     assert report["status"] == "clean" and report["format"] == "gov-2019"
-    assert report["output"].endswith("jianxi-2019.txt.xlsx")  # the filled template, annotated, named after its source
+    assert report["output"].endswith("jianxi-2019.txt.检查.xlsx")  # the filled template, annotated, named after its source
 
 
 @pytest.fixture(scope="module", params=["2019", "2021"])
@@ -290,7 +290,7 @@ def test_cells_the_importer_cannot_find_are_unread_not_errors_of_the_report(tmp_
 
     from nianbao.layout import form_layout
 
-    copy = load_workbook(tmp_path / "out" / "report.txt.xlsx")
+    copy = load_workbook(tmp_path / "out" / "report.txt.检查.xlsx")
     cell = form_layout(load_spec("2019")).inputs["t3.r3_7.natural"]
     marked = copy[cell.sheet][cell.address]
     assert marked.fill.fgColor.rgb == "FFD9D9D9" and "未能读取" in marked.comment.text and "7.属于行政执法案卷" in marked.comment.text

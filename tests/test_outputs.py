@@ -34,7 +34,7 @@ def test_an_imported_reports_copy_never_replaces_the_users_workbook(tmp_path, cl
     run = cli("check", html, "--out", tmp_path, "--json")
     assert own.read_bytes() == before
     (result,) = json.loads(run.stdout)["files"]
-    assert result["output"] == str(tmp_path / "b.html.xlsx")
+    assert result["output"] == str(tmp_path / "b.html.检查.xlsx")
 
 
 def test_same_stem_reports_get_distinct_copies_beside_them(tmp_path, cli):
@@ -123,7 +123,7 @@ def test_outputs_follow_the_umask(tmp_path, cli):
     report = _report(tmp_path, "a", ".xlsx")
     run = cli("check", report, "--out", tmp_path / "out")
     assert run.returncode == 1
-    mode = (tmp_path / "out" / "a.xlsx").stat().st_mode & 0o777
+    mode = (tmp_path / "out" / "a.检查.xlsx").stat().st_mode & 0o777
     umask = os.umask(0)
     os.umask(umask)
     assert mode == 0o666 & ~umask

@@ -18,8 +18,10 @@ from rich.table import Table
 from rich.text import Text
 
 from nianbao.choices import Copies, FailOn
+from nianbao.explanations import said
 from nianbao.files import describe_os_error, json_text, shown
 from nianbao.findings import ERROR
+from nianbao.helptext import chinese
 from nianbao.layout import form_layout
 from nianbao.result import Result
 from nianbao.rules.catalogue import RuleError, all_rules
@@ -32,6 +34,7 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 rules_app = typer.Typer(help="规则目录 / the rule catalogue.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(rules_app, name="rules")
@@ -53,12 +56,19 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ROUND_RESULTS = "检查结果"  # where check --round writes the summary in a round folder, unless --out says
 FormatOption = typer.Option(..., "--format", "-f", help="报告格式 / format: 2019 (〔2019〕60号) 或 2021 (〔2021〕30号)")
+ForceOption = typer.Option(False, "--force", help="替换已有的文件 / replace an existing file")
 
 
 def _stop(message: str) -> NoReturn:
     """End the command with exit code 2 and one line saying why (printed as plain text, never markup)."""
     err.print(Text.assemble(("错误：", "red"), message))
     raise typer.Exit(2)
+
+
+def _refuse_existing(path: Path, force: bool) -> None:
+    """A user's file is never replaced unless --force says so."""
+    if path.exists() and not force:
+        _stop(f"{path} 已存在，未覆盖；换一个文件名，或加 --force 替换它")
 
 
 def _spec(format_id: str):
@@ -75,6 +85,7 @@ def template(
     office: str = typer.Option(None, "--office", help="预填机关名称 / office name"),
     year: int = typer.Option(None, "--year", help="预填报告年度 / report year"),
     macro: bool = typer.Option(False, "--macro", help="带「检查」按钮的 .xlsm（需要 xlwings，见 docs/excel.md）/ with the check button"),
+    force: bool = ForceOption,
 ):
     """生成填报模板 / build the Excel template of a format."""
     from nianbao.template import build
@@ -83,6 +94,7 @@ def template(
     suffix = ".xlsm" if macro else ".xlsx"
     if output.suffix.lower() != suffix:
         _stop(f"模板文件名应以 {suffix} 结尾")
+    _refuse_existing(output, force)
     try:
         build(spec, output, office=office, year=year, macro=macro)
     except OSError as exc:
@@ -94,6 +106,7 @@ def template(
 def import_command(
     report: Path = typer.Argument(..., help="已发布的报告 / a published report: .txt .md .html .htm .docx .pdf"),
     output: Path = typer.Option(..., "-o", "--output", help="输出的模板文件 / the filled template (.xlsx)"),
+    force: bool = ForceOption,
 ):
     """导入已发布的报告，填入对应格式的模板 / import a published report into the template of its format.
 
@@ -111,6 +124,7 @@ def import_command(
         problem = "输出文件与要导入的报告是同一个文件"
     if problem:
         _stop(problem)
+    _refuse_existing(output, force)
     try:
         imported = import_report(report)
     except ImportError_ as exc:
@@ -141,7 +155,7 @@ def import_command(
 @app.command("excel-setup")
 def excel_setup(
     workbook: Path = typer.Argument(..., help="带按钮的模板 / a template built with --macro (.xlsm)"),
-    interpreter: str = typer.Option(None, "--interpreter", help="本机 Python 的路径（默认为运行本命令的 Python）/ this PC's Python"),
+    interpreter: str = typer.Option(None, "--interpreter", help="Windows 上 Python 的路径（默认为运行本命令的 Python）/ the Python on Windows"),
     mac_interpreter: str = typer.Option(None, "--mac-interpreter", help="Mac 上 Python 的路径（只在给出时写入）/ the Python on a Mac"),
     no_check: bool = typer.Option(False, "--no-check", help="不检查路径是否存在（为其他电脑设置时）/ for another computer's path"),
 ):
@@ -165,7 +179,8 @@ def excel_setup(
         _stop(str(exc))
     except OSError as exc:
         _stop(f"无法写入 {workbook}：{describe_os_error(exc)}")
-    out.print(f"已设置 {escape(str(workbook))}：「检查」按钮将使用 " + "，".join(f"{k.split('_')[1]} {escape(v)}" for k, v in given.items()))
+    platforms = {"Interpreter_Win": "Windows 上", "Interpreter_Mac": "Mac 上"}
+    out.print(f"已设置 {escape(str(workbook))}：「检查」按钮" + "；".join(f"{platforms[k]}使用 {escape(v)}" for k, v in given.items()))
 
 
 @app.command()
@@ -221,8 +236,8 @@ def _print_result(result: Result, findings: bool = True) -> None:
     for f in result.findings[:SHOWN]:
         colour = "red" if f.severity == ERROR else "yellow"
         place = f"{f.sheet}!{f.cell}" if f.cell else (f.sheet or "")
-        said = f"\n    已说明：{escape(f.explanation)}" if f.explanation else ""
-        out.print(f"  [{colour}]{f.severity}[/{colour}] {f.rule} {escape(place)}  {escape(f.message)}{said}")
+        shown = f"\n    {escape(said(f))}" if f.explanation else ""
+        out.print(f"  [{colour}]{f.severity}[/{colour}] {f.rule} {escape(place)}  {escape(f.message)}{shown}")
     for e in result.stale:
         out.print(f"  [dim]说明已不再需要[/dim] {e.rule} {escape(e.message)}：{escape(e.text)}")
     if len(result.findings) > SHOWN:
@@ -256,7 +271,7 @@ def check_command(
     inputs: list[str] = typer.Argument(..., help="工作簿、文件夹或通配符 / workbooks, folders or glob patterns"),
     previous: Path = typer.Option(None, "--previous", "-p", help="上一年度报告，用于跨年度规则 / last year's report, for every input"),
     previous_dir: Path = typer.Option(None, "--previous-dir", help="上一年度报告所在文件夹（按机关和年度配对）/ last year's collection"),
-    out_dir: Path = typer.Option(None, "--out", help="输出文件夹：批注副本与汇总（默认批注副本在原文件旁）/ output folder"),
+    out_dir: Path = typer.Option(None, "--out", "-o", help="输出文件夹：批注副本与汇总（默认批注副本在原文件旁）/ output folder"),
     copies: Copies = typer.Option(Copies.FINDINGS, "--copies", help="写哪些批注副本 / which annotated copies to write"),
     fail_on: FailOn = typer.Option(FailOn.ERROR, "--fail-on",
                                    help="退出码为 1 的条件：error/错误（有错误）或 warning/提示（有错误或提示）/ what makes the exit code 1"),
@@ -278,6 +293,10 @@ def check_command(
 
     if previous_dir is not None and not previous_dir.is_dir():
         _stop(f"--previous-dir {previous_dir} 不存在或不是文件夹")
+    if previous is not None and not previous.is_file():
+        _stop(f"--previous {previous} 不存在或不是文件")
+    if year is not None and roster_path is None and round_dir is None:
+        err.print("[yellow]注意[/yellow]：--year 只在给出 --roster 时使用（按名单收集哪一年度的报告），本次检查不受它影响")
     if round_dir is not None:
         return _check_round(inputs, round_dir, out_dir, previous_dir, year, jobs, quiet, fail_on)
     if roster_path is not None and out_dir is None:
@@ -307,10 +326,10 @@ def _print_run(run, quiet: bool) -> None:
             _print_result(result)
         elif result.status in ("failed", "errors") or not result.complete:  # quiet still names the files to act on
             _print_result(result, findings=False)
-    explained = f"（另有提示均已说明 {run.count('explained')}）" if run.count("explained") else ""
-    explained += f"；部分检查（有单元格未能读取）{run.partial}" if run.partial else ""
-    out.print(f"共 {len(run.results)} 个文件：有错误 {run.count('errors')}，有提示 {run.count('warnings')}，"
-              f"通过 {run.count('clean')}，无法检查 {run.count('failed')}{explained}" + (f"；汇总：{run.summary[0]}" if run.summary else ""))
+    from nianbao.summary import files_line, findings_line
+
+    out.print(escape(files_line(run.results)))  # files, as in 汇总.xlsx and summary.json
+    out.print(escape(findings_line(run.results)) + (f"；汇总：{escape(str(run.summary[0]))}" if run.summary else ""))
     if run.collection is not None:
         _print_collection(run.collection)
 
@@ -374,7 +393,7 @@ def _roster(path: Path):
 
 
 def _print_collection(collection) -> None:
-    from nianbao.collect import NEEDS_FIXING
+    from nianbao.summary import roster_line
 
     if collection.unmatched:
         names = "、".join(escape(shown(r.path)) for r in collection.unmatched[:5]) + ("……" if len(collection.unmatched) > 5 else "")
@@ -382,9 +401,9 @@ def _print_collection(collection) -> None:
     if collection.problems:
         out.print(f"[yellow]{len(collection.problems)} 处下发标识不符[/yellow]（详见 汇总.xlsx 的「报送情况」）")
     missing = [e.office.name for e in collection.offices if e.status == "missing"]
-    out.print(f"名单 {len(collection.offices)} 个机关：未报送 {len(missing)} 个，需要修改 {collection.count(*NEEDS_FIXING)} 个，"
-              f"通过 {collection.count('clean', 'explained')} 个（其中提示均已说明 {collection.count('explained')} 个）"
-              + (f"；未报送：{escape('、'.join(missing[:10]))}{'……' if len(missing) > 10 else ''}" if missing else ""))
+    if missing:
+        out.print(f"未报送：{escape('、'.join(missing[:10]))}{'……' if len(missing) > 10 else ''}")
+    out.print(escape(roster_line(collection)))  # the same line as the top of 报送情况
 
 
 @app.command()
@@ -400,6 +419,7 @@ def distribute(
     url: str = typer.Option(None, "--url", help="nianbao serve 的地址，如 http://10.0.0.5:8000：每个机关一个上传链接 / the server's base URL"),
     deadline: str = typer.Option(None, "--deadline", help="报送截止日期，如 2026-01-31 / the deadline"),
     grace: str = typer.Option(None, "--grace", help="宽限截止日期 / the grace deadline"),
+    force: bool = typer.Option(False, "--force", help="替换文件夹中上次下发的工作簿 / replace the workbooks of an earlier run"),
 ):
     """按名单下发模板：每个机关一个工作簿，机关名称和年度已填好并锁定，另写 下发清单.xlsx。
 
@@ -407,6 +427,7 @@ def distribute(
     有 --previous-dir 时，按上一年度报告预填“上年结转”（见 docs/distribution.md）。
     有 --url 时创建轮次（或加入 --round 指定的轮次），每个机关一个上传链接，写在下发清单和工作簿的「说明」中。
     """
+    from nianbao.distribute import LIST_XLSX, file_name
     from nianbao.distribute import distribute as send
     from nianbao.files import Destinations, OutputError, folder_lock
     from nianbao.round.distribution import issue_links, record_distribution
@@ -419,6 +440,9 @@ def distribute(
         _stop(f"--previous-dir {previous_dir} 不存在或不是文件夹")
     _check_round_options(url, deadline, grace)
     roster = _roster(roster_path)
+    taken = [p for p in [out_dir / file_name(o, year, macro) for o in roster.offices] + [out_dir / LIST_XLSX] if p.exists()]
+    if taken and not force:
+        _stop(f"{out_dir} 中已有 {len(taken)} 个同名文件（如 {taken[0].name}），未覆盖；换一个文件夹，或加 --force 替换上次下发的工作簿")
     location = round_dir or (str(out_dir) if url else None)
     store = _open_round(location, create=True) if location else None
     try:
@@ -606,7 +630,7 @@ def main() -> None:
     sys.unraisablehook = lambda u: None if isinstance(u.exc_value, OSError) else sys.__unraisablehook__(u)
     usage = next(c for c in type.mro(typer.BadParameter) if c.__name__ == "UsageError")
     try:
-        code = app(prog_name="nianbao", standalone_mode=False)
+        code = chinese(typer.main.get_command(app))(prog_name="nianbao", standalone_mode=False)
     except usage as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # "nianbao" alone: the help, as a successful run
             out.print(exc.format_message(), markup=False)

@@ -79,15 +79,15 @@ def why_not(path: Path, root: Path | None, destinations: Destinations) -> str | 
                                              ".txt/.md/.html/.docx/.pdf 报告")
 
 
-def copy_name(path: Path, beside: bool) -> str:
-    """The annotated copy's file name. An imported report keeps its suffix in the name
+def copy_name(path: Path) -> str:
+    """The annotated copy's file name, marked 检查 also in an --out folder (an office never gets
+    back a file named like the one it sent). An imported report keeps its suffix in the name
     (report.html.检查.xlsx), so report.txt, report.html and report.xlsx get three copies. Trailing
     spaces and dots (which Windows drops) are dropped."""
-    mark = COPY_SUFFIX if beside else ""
     name = Path(path.name.rstrip(" .") or path.name)
     if name.suffix.lower() in SUFFIXES:
-        return f"{name.stem}{mark}{name.suffix}"
-    return f"{name}{mark}.xlsx"
+        return f"{name.stem}{COPY_SUFFIX}{name.suffix}"
+    return f"{name}{COPY_SUFFIX}.xlsx"
 
 
 def _named(inputs: Iterable[str | Path]) -> Iterator[tuple[Path, Path, bool | None]]:
@@ -135,7 +135,7 @@ def discover(inputs: Iterable[str | Path], out_dir: Path | None = None,
     destinations.inputs |= {path.resolve() for path, _ in found}
     items = []
     for path, root in found:
-        name = copy_name(path, beside=out_dir is None)
+        name = copy_name(path)
         wanted = path.with_name(name) if out_dir is None else out_dir / path.relative_to(root).with_name(name)
         items.append(Item(path, destinations.choose(wanted)))
     return items, listed

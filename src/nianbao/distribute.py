@@ -113,7 +113,8 @@ def _note(spec: FormSpec, previous: Checked, year: int) -> str:
     source = {prev for _, prev in prefills(ruleset(spec))}
     rows = "、".join(dict.fromkeys(previous.extract.spec.cells[k].row_label or k for k in sorted(source)))
     return (f"按 {year} 年度报告（{previous.result.path.name}）的“{rows}”预填。"
-            "如与实际不符，请直接修改，并在报告中说明。")
+            "上年结转必须与上一年度报告的结转数一致，改动后为错误（Y301），不能以说明代替；"
+            "如认为上一年度报告有误，请联系政务公开办核实，不要自行修改。")
 
 
 def build_one(job: tuple) -> Path | Failure:

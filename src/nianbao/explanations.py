@@ -6,14 +6,23 @@ runs), so an explained 提示 no longer counts as open. An explanation of an 错
 but the 错误 stays open. An explanation whose finding is gone is listed as no longer needed.
 A hidden sheet keeps every explanation, so they survive the 清除标注 button, which removes the
 检查结果 sheet.
+
+An explanation must say something: one shorter than a minimum, or made only of phrases such as
+“无”“已核实”“正确”（rules/explanations/insufficient.yaml）leaves its 提示 open, marked 说明不充分
+(``insufficient``); the CLI, the batch and the button all decide through ``is_open``.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+from functools import cache
+
+import yaml
 
 from nianbao.findings import WARNING, Finding
+from nianbao.resources import rules_dir
 
 RESULTS_SHEET = "检查结果"
 STORE_SHEET = "_nianbao_explained"  # hidden: the explanations, kept when 检查结果 is removed
@@ -88,6 +97,45 @@ def store_rows(explanations: list[Explanation]) -> list[list[str]]:
     return [[ID_HEADER, TEXT_HEADER, RULE_HEADER, PROBLEM_HEADER]] + [[e.id, e.text, e.rule, e.message] for e in explanations]
 
 
+@cache
+def _policy() -> dict:
+    data = yaml.safe_load((rules_dir() / "explanations" / "insufficient.yaml").read_text(encoding="utf-8"))
+    phrases = {_plain(str(p)) for p in data["phrases"]} - {""}
+    return {**data, "phrases": phrases, "longest": max(map(len, phrases))}
+
+
+def _plain(text: str) -> str:
+    """Text as judged: width folded, lower case, no spaces or punctuation."""
+    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", text)).lower()
+
+
+def _only_phrases(plain: str, phrases: set[str], longest: int) -> bool:
+    """Whether ``plain`` is nothing but ``phrases`` one after another."""
+    ends = [True] + [False] * len(plain)  # ends[i]: plain[:i] is made of phrases
+    for i in range(1, len(plain) + 1):
+        ends[i] = any(ends[j] and plain[j:i] in phrases for j in range(max(0, i - longest), i))
+    return ends[-1]
+
+
+def insufficient(text: str | None) -> str | None:
+    """Why an explanation says too little to count (one line of Chinese), or None when it counts."""
+    if not text:
+        return None
+    policy, plain = _policy(), _plain(text)
+    if _only_phrases(plain, policy["phrases"], policy["longest"]):
+        return policy["message_empty"].format(text=text[:20])
+    if len(plain) < policy["min_chars"]:
+        return policy["message_short"].format(min_chars=policy["min_chars"])
+    return None
+
+
 def is_open(finding: Finding) -> bool:
-    """Whether a finding still asks for something: an 错误 always, a 提示 until it is explained."""
-    return finding.severity != WARNING or not finding.explanation
+    """Whether a finding still asks for something: an 错误 always, a 提示 until it is explained by
+    an explanation that says something."""
+    return finding.severity != WARNING or not finding.explanation or insufficient(finding.explanation) is not None
+
+
+def said(finding: Finding) -> str:
+    """How a finding's explanation is shown: 已说明：…, or 说明不充分（why）：…"""
+    problem = insufficient(finding.explanation)
+    return f"{problem}（原文：{finding.explanation}）" if problem else f"已说明：{finding.explanation}"

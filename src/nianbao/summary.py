@@ -1,32 +1,72 @@
-"""The supervisor's summary of a batch: 汇总.xlsx, summary.csv and summary.json in the output folder."""
+"""The supervisor's summary of a batch: 汇总.xlsx, summary.csv and summary.json in the output folder.
+
+汇总.xlsx prints for a meeting (listing.Listing: rows as tall as their text, columns as wide as
+their content, A4 landscape one page wide): 报送情况 (one row per roster office, with why it needs
+fixing), 退回清单 (what to send back to whom), 其他情况 (files of no office, several files of one,
+identity problems, attachments), 汇总 (one row per file), 已说明, 按规则 with its chart (titles,
+not codes), one 问题明细 sheet, and 雷同分组 (the groups of Y403). The counting lines are written
+once here (``files_line``, ``findings_line``, ``roster_line``) so the terminal, 报送情况,
+summary.json and summary.csv say the same numbers.
+"""
 
 from __future__ import annotations
 
 import csv
-import os
 from collections import Counter, defaultdict
 from pathlib import Path
 
 from nianbao import __version__
 from nianbao.collect import NEEDS_FIXING, ROSTER_STATUS, Collection
+from nianbao.explanations import insufficient
 from nianbao.files import SUMMARY_FILES, Destinations, atomic_path, close_workbook, inert_text, json_text, listing_workbook, shown
 from nianbao.findings import ERROR
+from nianbao.listing import FILLS, Cell, Listing, copy_cell, printable, sheet_formats
 from nianbao.result import Result
 from nianbao.roster import MATCHES
 from nianbao.rules.catalogue import all_rules
 
+__all__ = ["FILLS", "SUMMARY_XLSX", "printable", "sheet_formats", "write_summary"]
+
 SUMMARY_XLSX = SUMMARY_FILES[0]
 STATUS = {"clean": "通过", "warnings": "有提示", "explained": "提示均已说明", "errors": "有错误", "failed": "无法检查"}
-FILLS = {"有错误": "#FFC7CE", "有提示": "#FFEB9C", "无法检查": "#D9D9D9", "通过": "#C6EFCE", "提示均已说明": "#DDEBF7", "未报送": "#F8CBAD"}
 FIRST = 3  # findings quoted per file in the overview
+GROUPED = "Y403"  # the rule whose findings name a group of reports (rules/similarity.py)
+
+
+def files_line(results: list[Result]) -> str:
+    """What the files came to, each number saying what it counts (files, not findings)."""
+    counts = Counter(r.status for r in results)
+    partial = sum(not r.complete for r in results)
+    return (f"共 {len(results)} 个文件：有错误的 {counts['errors']} 个，有未说明提示的 {counts['warnings']} 个，"
+            f"提示均已说明的 {counts['explained']} 个，通过 {counts['clean']} 个，无法检查 {counts['failed']} 个"
+            + (f"；其中部分检查（有单元格未能读取）{partial} 个" if partial else ""))
+
+
+def findings_line(results: list[Result]) -> str:
+    """The findings of all files by severity (findings, not files)."""
+    return (f"发现的问题：错误 {sum(r.errors for r in results)} 项，未说明的提示 {sum(r.warnings for r in results)} 项，"
+            f"已说明的提示 {sum(r.explained for r in results)} 项")
+
+
+def roster_counts(collection: Collection) -> dict[str, int]:
+    """Roster offices by status (collect.ROSTER_STATUS), and how many need fixing."""
+    return {**{s: collection.count(s) for s in ROSTER_STATUS}, "needs_fixing": collection.count(*NEEDS_FIXING)}
+
+
+def roster_line(collection: Collection) -> str:
+    """The roster's offices by status: one line for the terminal and the top of 报送情况."""
+    c = roster_counts(collection)
+    return (f"名单 {len(collection.offices)} 个机关：未报送 {c['missing']} 个，需要修改 {c['needs_fixing']} 个"
+            f"（有错误 {c['errors']}、有提示 {c['warnings']}、无法检查 {c['failed']}），提示均已说明 {c['explained']} 个，通过 {c['clean']} 个")
 
 
 def _first_findings(result: Result) -> str:
     if result.status == "failed":
-        return result.reason or ""
-    lines = [f"{f.rule} {f.sheet}!{f.cell} {f.message}" if f.cell else f"{f.rule} {f.message}" for f in result.findings[:FIRST]]
+        return f"无法检查：{result.reason or ''}"
+    shown = [f"{f.rule} {f.sheet}!{f.cell} {f.message}" if f.cell else f"{f.rule} {f.message}" for f in result.findings[:FIRST]]
     more = len(result.findings) - FIRST
-    return "\n".join(lines + ([f"……另有 {more} 项"] if more > 0 else []))
+    reading = [] if result.complete else [result.reading]
+    return "\n".join(reading + shown + ([f"……另有 {more} 项，见批注副本"] if more > 0 else []))
 
 
 def _previous(result: Result) -> str:
@@ -44,168 +84,169 @@ def _by_rule(results: list[Result]) -> dict[str, list[tuple[Result, object]]]:
     return dict(sorted(grouped.items()))
 
 
-def _copy_link(ws, row: int, col: int, out_dir: Path, result: Result) -> None:
-    """A link to the file's annotated copy, relative so the output folder can be moved or shared."""
-    if result.output is not None:
-        link = os.path.relpath(result.output, out_dir).replace(os.sep, "/")
-        ws.write_url(row, col, f"external:{link}", string=link)
-
-
-def _widths(ws, widths: dict[tuple[int, int], float]) -> None:
-    for (first, last), width in widths.items():
-        ws.set_column(first, last, width)
-
-
-def printable(ws, header_row: int) -> None:
-    """A4 landscape, all columns on the page, the header row repeated on every page."""
-    ws.set_paper(9)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(header_row)
-
-
-def sheet_formats(wb) -> dict:
-    """The formats of nianbao's listing workbooks (汇总.xlsx, 下发清单.xlsx): header, wrapped text,
-    title, and a fill per status."""
-    return {"bold": wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True, "valign": "top"}),
-            "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
-            "title": wb.add_format({"bold": True, "font_size": 13}),
-            "fills": {s: wb.add_format({"bg_color": c, "valign": "top"}) for s, c in FILLS.items()}}
+def _status(status: str) -> Cell:
+    return Cell(status, ("fills", status))
 
 
 def _roster_sheet(wb, formats: dict, collection: Collection, out_dir: Path) -> None:
-    """报送情况: one row per roster office, then the files no office claims, the offices that
-    returned several files, and the workbooks whose identity does not fit."""
-    bold, wrap, title, fills = formats["bold"], formats["wrap"], formats["title"], formats["fills"]
-    ws = wb.add_worksheet("报送情况")
-    counts = Counter(ROSTER_STATUS[r.status] for r in collection.offices)
-    ws.write(0, 0, f"{collection.year or ''} 年度报告报送情况：名单 {len(collection.offices)} 个机关；"
-                   + "，".join(f"{k} {counts[k]} 个" for k in ROSTER_STATUS.values()), title)
-    ws.write(1, 0, f"需要修改（有错误、有提示、无法检查）{collection.count(*NEEDS_FIXING)} 个，未报送 {collection.count('missing')} 个。"
-                   "报送多份的按最新一份判断。")
-    header = ["序号", "编码", "机关名称", "状态", "错误", "提示（未说明）", "已说明", "文件（最新在前）", "批注副本", "联系人", "联系电话"]
-    ws.write_row(3, 0, header, bold)
-    row = 3
+    """报送情况: one row per roster office, with its main problems (or why it could not be checked)."""
+    rows = []
     for i, entry in enumerate(collection.offices, 1):
-        row += 1
-        status = ROSTER_STATUS[entry.status]
         newest = entry.newest
-        ws.write_row(row, 0, [i, entry.office.code, entry.office.name], wrap)
-        ws.write(row, 3, status, fills[status])
-        ws.write_row(row, 4, [newest.errors, newest.warnings, newest.explained] if newest else ["", "", ""], wrap)
-        ws.write(row, 7, "\n".join(shown(r.path) for r in entry.results), wrap)
-        if newest is not None:
-            _copy_link(ws, row, 8, out_dir, newest)
-        ws.write_row(row, 9, [entry.office.contact, entry.office.phone], wrap)
-    ws.autofilter(3, 0, row, len(header) - 1)
-    sections = [
-        ("不属于名单中任何机关的文件", ["文件", "报告中的机关", "年度", "状态"],
-         [[shown(r.path), r.office or "", r.year or "", STATUS[r.status]] for r in collection.unmatched]),
-        ("报送了多份文件的机关（均已检查，按最新一份判断）", ["机关名称", "最新的文件", "其他文件"],
-         [[e.office.name, shown(e.newest.path), "\n".join(shown(r.path) for r in e.results[1:])]
-          for e in collection.offices if len(e.results) > 1]),
-        ("下发标识不符的工作簿", ["文件", "报告中的机关", "问题"],
-         [[shown(r.path), r.office or "", problem] for r, problem in collection.problems]),
-    ]
-    for caption, columns, rows in sections:
-        row += 2
-        ws.write(row, 0, f"{caption}：{len(rows)} 个", title)
-        if rows:
-            ws.write_row(row + 1, 0, columns, bold)
-            for line in rows:
-                row += 1
-                ws.write_row(row + 1, 0, line, wrap)
-            row += 1
-    _widths(ws, {(0, 0): 6, (1, 1): 10, (2, 2): 30, (3, 3): 12, (4, 6): 8, (7, 8): 40, (9, 10): 12})
-    ws.freeze_panes(4, 0)
-    printable(ws, 3)
+        counts = [newest.errors, newest.warnings, newest.explained] if newest else ["", "", ""]
+        rows.append([i, entry.office.code, entry.office.name, _status(ROSTER_STATUS[entry.status]), *counts,
+                     _first_findings(newest) if newest else "", "\n".join(shown(r.path) for r in entry.results),
+                     copy_cell(newest.output if newest else None, out_dir), entry.office.contact, entry.office.phone])
+    others = len(_other_rows(collection))
+    Listing(wb, formats, "报送情况", [5, 8, 20, 10, 5, 6, 6, 44, 24, 22, 8, 14]).title(
+        f"{collection.year or ''} 年度报告报送情况：{roster_line(collection)}").title(
+        "报送多份的按最新一份判断；错误必须修改，提示修改或说明。退回哪些文件、改什么见「退回清单」"
+        + (f"；不属于名单的文件、报送多份、下发标识不符等 {others} 项见「其他情况」" if others else ""), "note").table(
+        ["序号", "编码", "机关名称", "状态", "错误", "提示（未说明）", "已说明", "主要问题", "文件（最新在前）", "批注副本", "联系人", "联系电话"],
+        rows).finish()
+
+
+def _fix(result: Result) -> str:
+    """What an office must do with what it is sent back."""
+    if result.status == "failed":
+        return f"文件无法检查：{result.reason}。请修正后重新报送（用本次下发的模板）"
+    todo = [f"错误 {result.errors} 项须修改" if result.errors else "",
+            f"提示 {result.warnings} 项修改或在「说明」列写明理由" if result.warnings else ""]
+    return "；".join(t for t in todo if t) + "\n" + _first_findings(result)
+
+
+def _returns_sheet(wb, formats: dict, collection: Collection, out_dir: Path) -> None:
+    """退回清单: each office that must fix what it sent, its contact, the copy to send back, what to fix."""
+    due = [e for e in collection.offices if e.status in NEEDS_FIXING]
+    rows = [[i, e.office.name, "\n".join(x for x in (e.office.contact, e.office.phone) if x), _status(ROSTER_STATUS[e.status]),
+             copy_cell(e.newest.output, out_dir) if e.newest.output else shown(e.newest.path), _fix(e.newest)] for i, e in enumerate(due, 1)]
+    Listing(wb, formats, "退回清单", [5, 20, 16, 10, 30, 70]).title(
+        f"退回清单：{len(due)} 个机关需要修改（有错误、有提示或无法检查）").title(
+        "把“退回的文件”（批注副本，问题标在单元格上）发给该机关；无法检查的，退回其原文件并说明原因。", "note").table(
+        ["序号", "机关名称", "联系人", "状态", "退回的文件", "需要修改"], rows).finish()
+
+
+def _other_rows(collection: Collection) -> list[list]:
+    rows = [["不属于名单", shown(r.path), r.office or "", f"{r.year or ''} 年度，{STATUS[r.status]}"] for r in collection.unmatched]
+    rows += [["报送多份", shown(e.newest.path), e.office.name, "按这一份（最新）判断；另有：" + "、".join(shown(r.path) for r in e.results[1:])]
+             for e in collection.offices if len(e.results) > 1]
+    rows += [["下发标识不符", shown(r.path), r.office or "", problem] for r, problem in collection.problems]
+    rows += [["附件", shown(r.path), office.name if office else "（不属于名单）", "不是年度报告（没有任何一张规定的表格），作为附件列出，未检查"]
+             for r, office in getattr(collection, "attachments", [])]
+    return [[i, *row] for i, row in enumerate(rows, 1)]
+
+
+def _others_sheet(wb, formats: dict, collection: Collection) -> None:
+    rows = _other_rows(collection)
+    if rows:
+        Listing(wb, formats, "其他情况", [5, 12, 44, 22, 60]).title(f"其他情况：{len(rows)} 项").table(
+            ["序号", "情况", "文件", "报告中的机关", "说明"], rows).finish()
+
+
+def _verdict(finding) -> str:
+    """What becomes of an explained finding: an 错误 stays, a 提示 is settled unless its 说明 says too little."""
+    if finding.severity == ERROR:
+        return "错误仍须修改"
+    problem = insufficient(finding.explanation)
+    return f"{problem}；提示仍待处理" if problem else "提示已说明"
 
 
 def _explained_sheet(wb, formats: dict, results: list[Result], out_dir: Path) -> None:
     """已说明: every finding with an explanation, for the 政务公开办 to accept or reject, and the
     explanations whose finding is gone."""
-    rows = [(r, f.severity, f.rule, f"{f.sheet}!{f.cell}" if f.cell else "", f.message, f.explanation,
-             "错误仍须修改" if f.severity == ERROR else "提示已说明") for r in results for f in r.findings if f.explanation]
+    rows = [(r, f.severity, f.rule, f"{f.sheet}!{f.cell}" if f.cell else "", f.message, f.explanation, _verdict(f))
+            for r in results for f in r.findings if f.explanation]
     rows += [(r, "", e.rule, "", e.message, e.text, "问题已不再出现，说明不再需要") for r in results for e in r.stale]
-    if not rows:
-        return
-    ws = wb.add_worksheet("已说明")
-    ws.write(0, 0, f"已说明的问题：{len(rows)} 项（请审核说明是否成立；不成立的退回修改）", formats["title"])
-    ws.write_row(2, 0, ["文件", "机关", "严重程度", "规则", "位置", "问题", "说明", "处理", "批注副本"], formats["bold"])
-    for n, (r, *line) in enumerate(rows, 3):
-        ws.write_row(n, 0, [shown(r.path), r.office or "", *line], formats["wrap"])
-        _copy_link(ws, n, 8, out_dir, r)
-    _widths(ws, {(0, 0): 30, (1, 1): 20, (2, 4): 9, (5, 6): 50, (7, 7): 16, (8, 8): 30})
-    printable(ws, 2)
+    if rows:
+        Listing(wb, formats, "已说明", [24, 16, 6, 6, 10, 40, 30, 14, 22]).title(
+            f"已说明的问题：{len(rows)} 项（请审核说明是否成立；不成立的退回修改）").table(
+            ["文件", "机关", "严重程度", "规则", "位置", "问题", "说明", "处理", "批注副本"],
+            [[shown(r.path), r.office or "", *line, copy_cell(r.output, out_dir)] for r, *line in rows]).finish(freeze=False)
+
+
+def _overview_sheet(wb, formats: dict, results: list[Result], out_dir: Path) -> None:
+    """汇总: one row per file."""
+    rows = [[i, shown(r.path), r.office or "", f"{r.year or ''}\n{r.format or ''}".strip(), _status(STATUS[r.status]), r.errors, r.warnings,
+             _first_findings(r), copy_cell(r.output, out_dir), _previous(r)] for i, r in enumerate(results, 1)]
+    Listing(wb, formats, "汇总", [5, 24, 18, 9, 10, 5, 5, 46, 22, 20]).title(
+        f"年度报告检查汇总：{files_line(results)}").title(
+        f"{findings_line(results)}。nianbao {__version__}；错误必须修改，提示修改或说明；“提示”列为未说明的提示。"
+        "点击“批注副本”打开标注了问题的工作簿。", "note").table(
+        ["序号", "文件", "机关", "年度\n格式", "状态", "错误", "提示", "主要问题", "批注副本", "上一年度报告"], rows).finish()
+
+
+def _rules_sheets(wb, formats: dict, results: list[Result], out_dir: Path) -> None:
+    """按规则 (with a chart of the files each rule concerns, by title) and one 问题明细 sheet."""
+    rules = {r.id: r for r in all_rules()}
+    by_rule = _by_rule(results)
+    detail, first = [], {}
+    for rule_id, hits in by_rule.items():
+        first[rule_id] = len(detail)
+        detail += [[rule_id, rules[rule_id].title if rule_id in rules else "", f.severity, r.office or "", shown(r.path),
+                    f"{f.sheet}!{f.cell}" if f.cell else "", f.message, copy_cell(r.output, out_dir)] for r, f in hits]
+    listing = Listing(wb, formats, "按规则", [8, 8, 40, 10, 8]).title(f"各规则涉及的文件：{len(by_rule)} 条规则").table(
+        ["规则", "严重程度", "名称", "涉及文件数", "发现数"],
+        [[Cell(rule_id, "link", f"internal:'问题明细'!A{first[rule_id] + 4}"), rules[rule_id].severity if rule_id in rules else "",
+          f"{rule_id} {rules[rule_id].title}" if rule_id in rules else rule_id, len({shown(r.path) for r, _ in hits}), len(hits)]
+         for rule_id, hits in by_rule.items()])
+    head = listing.finish(freeze=False, autofilter=False)
+    if by_rule:
+        _chart(wb, head, by_rule)
+        Listing(wb, formats, "问题明细", [7, 20, 6, 18, 24, 10, 56, 22]).title(f"问题明细：{len(detail)} 项，按规则排列").table(
+            ["规则", "名称", "严重程度", "机关", "文件", "位置", "说明", "批注副本"], detail).finish()
+
+
+def _chart(wb, head: int, by_rule: dict) -> None:
+    """A bar per rule, labelled with its title (the 名称 column), on a sheet of its own (a page of its own)."""
+    chart = wb.add_chart({"type": "bar"})
+    n = len(by_rule)
+    chart.add_series({"name": "涉及文件数", "categories": ["按规则", head + 1, 2, head + n, 2], "values": ["按规则", head + 1, 3, head + n, 3],
+                      "data_labels": {"value": True}})
+    chart.set_title({"name": "各规则涉及的文件数"})
+    chart.set_legend({"none": True})
+    chart.set_y_axis({"reverse": True, "num_font": {"size": 9}})
+    most = max(len({shown(r.path) for r, _ in hits}) for hits in by_rule.values())
+    chart.set_x_axis({"min": 0, "major_unit": max(1, -(-most // 10)), "num_format": "0"})  # whole files
+    sheet = wb.add_chartsheet("图表")
+    sheet.set_chart(chart)
+    sheet.set_paper(9)
+    sheet.set_landscape()
+
+
+def copy_groups(results: list[Result]) -> list[dict]:
+    """The groups of reports whose sections are nearly identical (Y403): each once, its members."""
+    groups: dict[tuple[str, str], dict] = {}
+    for r in results:
+        for f in r.findings:
+            if f.rule == GROUPED and f.actual:
+                entry = groups.setdefault((str(f.row or f.key or ""), str(f.actual)), {"members": str(f.actual).split("、"), "files": []})
+                entry["files"].append(shown(r.path))
+                entry["section"] = f.message.split("”与")[0].lstrip("“")
+    return list(groups.values())
+
+
+def _groups_sheet(wb, formats: dict, results: list[Result]) -> None:
+    groups = copy_groups(results)
+    if groups:
+        Listing(wb, formats, "雷同分组", [5, 26, 8, 90]).title(f"内容雷同的报告：{len(groups)} 组（Y403）").table(
+            ["组", "雷同的部分", "机关数", "机关"], [[i, g["section"], len(g["members"]), "、".join(g["members"])]
+                                                 for i, g in enumerate(groups, 1)]).finish(freeze=False)
 
 
 def write_xlsx(results: list[Result], path: Path, collection: Collection | None = None) -> Path:
     out_dir = path.parent
-    titles = {r.id: r.title for r in all_rules()}
-    severities = {r.id: r.severity for r in all_rules()}
-    by_rule = _by_rule(results)
     with atomic_path(path) as tmp:
         wb = listing_workbook(tmp)
         formats = sheet_formats(wb)
-        bold, wrap, title, fills = formats["bold"], formats["wrap"], formats["title"], formats["fills"]
+        formats |= {("fills", s): f for s, f in formats["fills"].items()}
         if collection is not None:
             _roster_sheet(wb, formats, collection, out_dir)
-
-        ws = wb.add_worksheet("汇总")
-        counts = Counter(STATUS[r.status] for r in results)
-        ws.write(0, 0, f"年度报告检查汇总：共 {len(results)} 个文件；"
-                       + "，".join(f"{k} {counts[k]} 个" for k in ("有错误", "有提示", "提示均已说明", "通过", "无法检查")), title)
-        ws.write(1, 0, f"nianbao {__version__}；错误必须修改，提示修改或说明。点击“批注副本”打开标注了问题的工作簿。")
-        header = ["序号", "文件", "机关", "年度", "格式", "状态", "错误", "提示（未说明）", "主要问题", "批注副本", "上一年度报告", "读取"]
-        ws.write_row(3, 0, header, bold)
-        for i, r in enumerate(results, 1):
-            row = 3 + i
-            ws.write_row(row, 0, [i, shown(r.path), r.office or "", r.year or "", r.format or ""], wrap)
-            ws.write(row, 5, STATUS[r.status], fills[STATUS[r.status]])
-            ws.write_row(row, 6, [r.errors, r.warnings], wrap)
-            ws.write(row, 8, _first_findings(r), wrap)
-            _copy_link(ws, row, 9, out_dir, r)
-            ws.write_string(row, 10, _previous(r), wrap)
-            ws.write_string(row, 11, "" if r.status == "failed" else r.reading, wrap)
-        _widths(ws, {(0, 0): 6, (1, 1): 36, (2, 2): 24, (3, 7): 8, (8, 8): 80, (9, 10): 30, (11, 11): 24})
-        ws.freeze_panes(4, 0)
-        ws.autofilter(3, 0, 3 + len(results), len(header) - 1)
-        printable(ws, 3)
-
+            _returns_sheet(wb, formats, collection, out_dir)
+            _others_sheet(wb, formats, collection)
+        _overview_sheet(wb, formats, results, out_dir)
         _explained_sheet(wb, formats, results, out_dir)
-        rules_ws = wb.add_worksheet("按规则")
-        rules_ws.write_row(0, 0, ["规则", "严重程度", "名称", "涉及文件数", "发现数"], bold)
-        for row, (rule_id, hits) in enumerate(by_rule.items(), 1):
-            files = {shown(r.path) for r, _ in hits}
-            rules_ws.write_url(row, 0, f"internal:'{rule_id}'!A1", string=rule_id)
-            rules_ws.write_row(row, 1, [severities.get(rule_id, ""), titles.get(rule_id, ""), len(files), len(hits)])
-        _widths(rules_ws, {(2, 2): 36, (3, 4): 12})
-        printable(rules_ws, 0)
-        if by_rule:
-            chart = wb.add_chart({"type": "bar"})
-            n = len(by_rule)
-            chart.add_series({"name": "涉及文件数", "categories": ["按规则", 1, 0, n, 0], "values": ["按规则", 1, 3, n, 3]})
-            chart.set_title({"name": "各规则涉及的文件数"})
-            chart.set_legend({"none": True})
-            chart.set_y_axis({"reverse": True})
-            most = max(len({shown(r.path) for r, _ in hits}) for hits in by_rule.values())
-            chart.set_x_axis({"min": 0, "major_unit": max(1, -(-most // 10)), "num_format": "0"})  # whole files
-            # On a sheet of its own, so it prints on a page of its own.
-            sheet = wb.add_chartsheet("图表")
-            sheet.set_chart(chart)
-            sheet.set_paper(9)
-            sheet.set_landscape()
-
-        for rule_id, hits in by_rule.items():
-            sheet = wb.add_worksheet(rule_id)
-            files = len({shown(r.path) for r, _ in hits})
-            sheet.write(0, 0, f"{rule_id} {titles.get(rule_id, '')}（{severities.get(rule_id, '')}）：{files} 个文件", title)
-            sheet.write_row(2, 0, ["文件", "机关", "年度", "位置", "说明", "批注副本"], bold)
-            for row, (r, f) in enumerate(hits, 3):
-                sheet.write_row(row, 0, [shown(r.path), r.office or "", r.year or "", f"{f.sheet}!{f.cell}" if f.cell else "", f.message], wrap)
-                _copy_link(sheet, row, 5, out_dir, r)
-            _widths(sheet, {(0, 0): 36, (1, 1): 24, (4, 4): 80, (5, 5): 30})
-            printable(sheet, 2)
+        _rules_sheets(wb, formats, results, out_dir)
+        _groups_sheet(wb, formats, results)
         close_workbook(wb)
     return path
 
@@ -235,10 +276,12 @@ def write_json(results: list[Result], path: Path, collection: Collection | None 
                    "findings": {"errors": sum(r.errors for r in results), "warnings": sum(r.warnings for r in results),
                                 "explained": sum(r.explained for r in results)}},
         "rules": by_rule,
+        "copy_groups": copy_groups(results),
         "files": [r.to_dict() for r in results],
     }
     if collection is not None:  # the roster contract (docs/distribution.md): read by other programs
         document["year"] = collection.year
+        document["totals"]["roster"] = {"total": len(collection.offices), **roster_counts(collection)}
         document["roster"] = [entry.to_dict() for entry in collection.offices]
         document["unmatched"] = [shown(r.path) for r in collection.unmatched]
         document["identity_problems"] = [{"path": shown(r.path), "problem": problem} for r, problem in collection.problems]
@@ -256,4 +299,3 @@ def write_summary(results: list[Result], out_dir: Path, destinations: Destinatio
     out_dir.mkdir(parents=True, exist_ok=True)
     xlsx, csv_, json_ = (destinations.choose(out_dir / name, reserved=True) for name in SUMMARY_FILES)
     return [write_xlsx(results, xlsx, collection), write_csv(results, csv_), write_json(results, json_, collection)]
-

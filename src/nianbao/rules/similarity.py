@@ -111,26 +111,102 @@ def run_repeated(rules, chosen: list, values, previous) -> list[Hit]:
         for table in rule.tables:
             keys = [k for k in rules.spec.cells if k.startswith(f"{table}.")]
             now = [values.data.get(k) for k in keys]
-            if keys and all(isinstance(v, int) for v in now) and any(now) and now == [previous.data.get(k) for k in keys]:
+            # Small tables (1–3 cases in 表四) are often the same two years running: a floor (min_count).
+            if (keys and all(isinstance(v, int) for v in now) and any(now) and max(now) >= rule.min_count
+                    and now == [previous.data.get(k) for k in keys]):
                 hits.append(Hit(rule.id, (keys[0],), {"text": rules.spec.table(table).title, "share": "100%", "quote": ""}))
     return hits
 
 
+COMMON_MIN = 3  # reports that must share a passage before it counts as common to the batch
+NAMES_SHOWN = 10  # members of a group named in a message; the summary lists them all
+
+
+def _own(sets: list[frozenset[int] | None], share_: float) -> list[frozenset[int] | None]:
+    """Each text's shingles less those common to the batch: found in at least ``share_`` of the
+    texts (and in COMMON_MIN of them). What a standard paragraph gives every report is no copy."""
+    present = [s for s in sets if s]
+    if not share_ or len(present) < COMMON_MIN:
+        return sets
+    hashes, counts = np.unique(np.fromiter((h for s in present for h in s), dtype=np.uint64), return_counts=True)
+    common = frozenset(hashes[counts >= max(COMMON_MIN, share_ * len(present))].tolist())
+    return [s - common if s else s for s in sets]
+
+
+def _groups(edges: list[tuple[int, int]], size: int) -> list[list[int]]:
+    """Connected components of ``edges`` (union-find), each sorted, of two or more members."""
+    parent = list(range(size))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in edges:
+        parent[root(a)] = root(b)
+    members: dict[int, list[int]] = {}
+    for i in sorted({i for edge in edges for i in edge}):
+        members.setdefault(root(i), []).append(i)
+    return list(members.values())
+
+
+def similar_groups(rule, texts: list[str | None]) -> list[tuple[list[int], dict[int, float]]]:
+    """Groups of ``texts`` (by index) that are nearly identical, each with every member's highest
+    similarity to another member. Two texts belong together when their shingles are at least
+    ``threshold`` alike (Jaccard), compared on what they have beyond the passages common to the
+    batch (``common``); texts that have little beyond them (less than half ``min_chars`` of their
+    own) are the batch's standard text, alike when the whole texts are."""
+    sets = [shingles(t) if t else None for t in texts]
+    own = _own(sets, rule.common)
+    standard = [own[i] is not None and len(own[i]) < max(1, rule.min_chars // 2) for i in range(len(texts))]
+    best: dict[int, float] = {}
+    edges = []
+    for a, b, score in near_pairs(texts, rule.threshold):
+        if standard[a] != standard[b]:
+            continue
+        if not standard[a]:  # what the two share beyond the batch's standard passages
+            union = own[a] | own[b]
+            score = len(own[a] & own[b]) / len(union) if union else 0.0
+            if score < rule.threshold:
+                continue
+        edges.append((a, b))
+        best[a], best[b] = max(best.get(a, 0.0), score), max(best.get(b, 0.0), score)
+    return [(group, {i: best[i] for i in group}) for group in _groups(edges, len(texts))]
+
+
+def _shared(rule, reports: list[BatchReport | None]) -> dict[int, dict]:
+    """For each report (by index): the sections it shares with a group, the others, the highest
+    similarity and a passage in common."""
+    joined: dict[int, dict] = {}
+    for key in rule.text:
+        texts = [r.values.data.get(key) if r is not None and _long_enough(rule, r.values.data.get(key)) else None for r in reports]
+        for group, best in similar_groups(rule, texts):
+            for me in group:
+                entry = joined.setdefault(me, {"keys": [], "others": {}, "share": 0.0, "quote": ""})
+                entry["keys"].append(key)
+                entry["share"] = max(entry["share"], best[me])
+                entry["others"] |= dict.fromkeys(i for i in group if i != me)
+                entry["quote"] = entry["quote"] or longest_passage(texts[me], texts[next(i for i in group if i != me)])
+    return joined
+
+
 def batch_repeats(reports: list[BatchReport | None]) -> dict[int, list[Hit]]:
-    """The batch-scope ``repeated`` rules: for each report (by index), a hit per other report whose
-    section is nearly identical to its own (None: an unreadable report)."""
+    """The batch-scope ``repeated`` rules: for each report (by index; None: unreadable) one hit per
+    rule naming the other reports whose sections are nearly identical to its own (a group: 28
+    offices with one standard text get one hit each, not 27). A report is named by its office,
+    else by its file name; the hit's ``found`` is the whole group, for the summary."""
     found: dict[int, list[Hit]] = {}
-    rules_of = [r.rules if r else None for r in reports]
-    data = [r.values.data if r else {} for r in reports]
-    names = [r.name if r else "" for r in reports]
-    rules_by_id = {r.id: (r, rs) for rs in rules_of if rs is not None for r in rs.of_kind("repeated") if r.scope == "batch"}
-    for rule, _ in rules_by_id.values():
-        for key in rule.text:
-            texts = [d.get(key) if rs is not None and _long_enough(rule, d.get(key)) else None for rs, d in zip(rules_of, data, strict=True)]
-            for a, b, score in near_pairs(texts, rule.threshold):
-                for me, other in ((a, b), (b, a)):
-                    label = rules_of[me].spec.cells[key].label
-                    found.setdefault(me, []).append(Hit(rule.id, (key,), {"text": label, "share": percent(score), "detail": names[other],
-                                                                           "quote": longest_passage(texts[me], texts[other])},
-                                                        anchor=names[other]))
+    rules = {r.id: r for report in reports if report is not None for r in report.rules.of_kind("repeated") if r.scope == "batch"}
+    shown = [str(r.values.data.get("meta.office") or r.name) if r is not None else "" for r in reports]
+    for rule in rules.values():
+        for me, entry in _shared(rule, reports).items():
+            spec = reports[me].rules.spec
+            others = sorted({shown[i] for i in entry["others"]} - {shown[me]})  # an office's own versions are no copy (Y003)
+            if not others:
+                continue
+            listed = "、".join(others[:NAMES_SHOWN]) + (f"等 {len(others)} 个" if len(others) > NAMES_SHOWN else "")
+            found.setdefault(me, []).append(Hit(rule.id, tuple(entry["keys"]), {
+                "text": "”“".join(spec.cells[k].label for k in entry["keys"]), "share": percent(entry["share"]), "count": len(others),
+                "detail": listed, "quote": entry["quote"], "found": "、".join(sorted({shown[me], *others}))}))
     return found

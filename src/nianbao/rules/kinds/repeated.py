@@ -22,8 +22,11 @@ class Repeated(Kind):
         "tables": Field((list,), default=(), convert=tuple, doc="与上一年度逐格比较的表格"),
         "threshold": Field((int, float), convert=float, doc="文字重复的比例（0 到 1），从此比例起算雷同"),
         "min_chars": Field((int,), default=0, doc="短于这么多字的文字不比较"),
+        "min_count": Field((int,), default=0, doc="表格中最大的数小于此数时不比较（小的表格两年相同很常见）"),
+        "common": Field((int, float), default=0.0, convert=float,
+                        doc="scope: batch：同一批中至少这一比例（且至少 3 份）的报告都有的段落是这一批共有的，不算雷同"),
     }
-    placeholders = frozenset({"text", "share", "quote", "detail"})
+    placeholders = frozenset({"text", "share", "quote", "detail", "count"})
 
     def validate(self, rule):
         if rule.scope not in SCOPES:
@@ -34,6 +37,8 @@ class Repeated(Kind):
             return "tables 只能与上一年度比较（scope: previous）"
         if rule.text and (rule.threshold is None or not 0 <= rule.threshold <= 1):
             return "threshold 应为 0 到 1 之间的数（重复的比例）"
+        if not 0 <= rule.common <= 1:
+            return "common 应为 0 到 1 之间的数（同一批中多少比例的报告都有的段落不算雷同）"
         return check_sections(rule.text) if rule.text else None
 
     def stage(self, rule):
