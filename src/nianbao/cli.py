@@ -236,8 +236,8 @@ def _print_result(result: Result, findings: bool = True) -> None:
     for f in result.findings[:SHOWN]:
         colour = "red" if f.severity == ERROR else "yellow"
         place = f"{f.sheet}!{f.cell}" if f.cell else (f.sheet or "")
-        shown = f"\n    {escape(said(f))}" if f.explanation else ""
-        out.print(f"  [{colour}]{f.severity}[/{colour}] {f.rule} {escape(place)}  {escape(f.message)}{shown}")
+        note = f"\n    {escape(said(f))}" if f.explanation else ""
+        out.print(f"  [{colour}]{f.severity}[/{colour}] {f.rule} {escape(place)}  {escape(f.message)}{note}")
     for e in result.stale:
         out.print(f"  [dim]说明已不再需要[/dim] {e.rule} {escape(e.message)}：{escape(e.text)}")
     if len(result.findings) > SHOWN:
