@@ -286,16 +286,16 @@ def test_a_run_again_after_an_interruption_replaces_its_own_outputs(good, tmp_pa
 
     destinations = Destinations()
     for n in range(2):  # two copies written, then the run was interrupted while writing a third
-        with atomic_path(destinations.choose(out / f"r{n}.xlsx")) as tmp:
+        with atomic_path(destinations.choose(out / f"r{n}.检查.xlsx")) as tmp:
             shutil.copyfile(good, tmp)
     partial = out / ".nianbao-abcd1234.xlsx"
-    destinations.choose(out / "r2.xlsx")
+    destinations.choose(out / "r2.检查.xlsx")
     partial.write_bytes(b"PK half")
     destinations.settle()
     assert not partial.exists()
     run = _cli("check", folder, "--out", out, "--copies", "all")
     assert run.returncode in (0, 1), run.stderr
-    assert sorted(p.name for p in out.glob("r*.xlsx")) == ["r0.xlsx", "r1.xlsx", "r2.xlsx", "r3.xlsx"]
+    assert sorted(p.name for p in out.glob("r*.xlsx")) == ["r0.检查.xlsx", "r1.检查.xlsx", "r2.检查.xlsx", "r3.检查.xlsx"]
 
 
 def test_an_out_folder_inside_the_input_folder_is_not_checked_again(good, tmp_path):
