@@ -160,12 +160,31 @@ def _column(letters: bytes) -> int:
     return n
 
 
+_PLAIN_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+_PLAIN_ROW = re.compile(rb'<row r="([0-9]{1,7})"')
+_ANY_CELL, _ANY_ROW = re.compile(rb"<c[\s/>]"), re.compile(rb"<row[\s/>]")
+
+
+def _plain_extent(xml: bytes, start: int, end: int) -> tuple[int, int] | None:
+    """The extent of a sheet every row and cell of which starts with its ``r`` in double quotes (as
+    Excel, WPS, LibreOffice and nianbao write them), found without a Python loop over its cells; None
+    for any other sheet."""
+    cells, rows = _PLAIN_CELL.findall(xml, start, end), _PLAIN_ROW.findall(xml, start, end)
+    if len(cells) != len(_ANY_CELL.findall(xml, start, end)) or len(rows) != len(_ANY_ROW.findall(xml, start, end)):
+        return None
+    last_row = max([int(r) for r in rows] + [int(n) for n in {n for _, n in cells}], default=0)
+    last_col = _column(max({letters for letters, _ in cells}, key=lambda c: (len(c), c))) if cells else 0
+    return last_row, last_col
+
+
 def sheet_extent(xml: bytes) -> tuple[int, int]:
     """(last row, last column) that a worksheet's cells reach, the way python-calamine places
     them: a row or cell without ``r`` follows the one before it (a row: the previous row's
     number + 1; a cell: the previous cell's column + 1, in its row's number), and ``r`` may be
     in single quotes."""
     start, end = xml.find(b"sheetData"), xml.rfind(b"sheetData>")  # cells are only read from there
+    if start >= 0 and end > start and (plain := _plain_extent(xml, start, end)) is not None:
+        return plain
     row = rows = cols = col = 0
     for tag in _CELL_TAG.finditer(xml, max(start, 0), end if end > start else 0):
         ref = _R.search(tag.group(2))
