@@ -139,6 +139,62 @@ def _spans(items: list, key) -> list[tuple[int, int, object]]:
     return runs
 
 
+def _header(sheet: SheetLayout, block, row: int, n_label: int) -> tuple[list[int], list[int], dict[str, int], int]:
+    """A block's column headers from ``row``: column starts and ends, each leaf header's row, and the first data row."""
+    depth = max(len(c.group) + 1 for c in block.columns)
+    header_top, header_bottom = row, row + depth - 1
+    corner = sheet.table.note or block.corner
+    if n_label and corner:
+        sheet.texts.append(Text(header_top, 0, corner, "note" if sheet.table.note else "header", header_bottom, n_label - 1))
+    # Column positions, then group headers level by level, then leaf labels spanning down.
+    starts, col = [], n_label
+    for c in block.columns:
+        starts.append(col)
+        col += c.span
+    ends = [s + c.span - 1 for s, c in zip(starts, block.columns)]
+    for level in range(depth - 1):
+        for first, last, group in _spans(block.columns, lambda c, lv=level: c.group[: lv + 1] if len(c.group) > lv else None):
+            if group is not None:
+                sheet.texts.append(Text(header_top + level, starts[first], group[-1], "header", last_col=ends[last]))
+    leaf_rows = {}
+    for c, s, e in zip(block.columns, starts, ends):
+        leaf_rows[c.key] = header_top + len(c.group)
+        sheet.texts.append(Text(leaf_rows[c.key], s, c.label, "header", header_bottom, e))
+    return starts, ends, leaf_rows, header_bottom + 1
+
+
+def _rows(sheet: SheetLayout, block, row: int, n_label: int, columns: tuple[list[int], list[int], dict[str, int]]) -> int:
+    """A block's row labels and input cells from ``row``; returns the row after them."""
+    starts, ends, leaf_rows = columns
+    # Row labels: groups merged down their rows, the leaf label spanning to the last label column.
+    first_row = row
+    for level in range(n_label - 1):
+        for first, last, group in _spans(block.rows, lambda r, lv=level: r.group[: lv + 1] if len(r.group) > lv else None):
+            if group is not None:
+                sheet.texts.append(Text(first_row + first, level, group[-1], "label", first_row + last, level))
+    for r in block.rows:
+        if r.label:
+            sheet.texts.append(Text(row, len(r.group), r.label, "label", last_col=n_label - 1))
+        for c, s, e in zip(block.columns, starts, ends):
+            labels = [Label(leaf_rows[c.key], s, c.label)]
+            if r.label:
+                labels.insert(0, Label(row, len(r.group), r.label))
+            sheet.inputs.append(InputCell(f"{sheet.table.key}.{r.key}.{c.key}", sheet.name, row, s, c.type, e, tuple(labels)))
+        row += 1
+    return row
+
+
+def _widths(sheet: SheetLayout, table: Table, n_label: int, width: int) -> None:
+    # Label columns: the deepest is wide enough for the longest label; data columns fit their headers.
+    for level in range(n_label):
+        texts = [r.label for r in table.rows if r.label and len(r.group) == level] or [""]
+        group_texts = [r.group[level] for r in table.rows if len(r.group) > level]
+        longest = max(len(t) for t in texts + group_texts)
+        sheet.widths[level] = 44 if level == n_label - 1 else min(max(6, longest * 1.2), 14)
+    for c in range(n_label, n_label + width):
+        sheet.widths[c] = 11
+
+
 def _table_sheet(table: Table) -> SheetLayout:
     sheet = SheetLayout(table.sheet, table)
     n_label = max((len(r.group) + 1 for r in table.rows if r.label), default=0)
@@ -149,50 +205,10 @@ def _table_sheet(table: Table) -> SheetLayout:
         if block.caption:
             sheet.texts.append(Text(row, 0, block.caption, "caption", last_col=n_label + width - 1))
             row += 1
-        depth = max(len(c.group) + 1 for c in block.columns)
-        header_top, header_bottom = row, row + depth - 1
-        corner = table.note or block.corner
-        if n_label and corner:
-            sheet.texts.append(Text(header_top, 0, corner, "note" if table.note else "header", header_bottom, n_label - 1))
-        # Column positions, then group headers level by level, then leaf labels spanning down.
-        starts, col = [], n_label
-        for c in block.columns:
-            starts.append(col)
-            col += c.span
-        ends = [s + c.span - 1 for s, c in zip(starts, block.columns)]
-        for level in range(depth - 1):
-            for first, last, group in _spans(block.columns, lambda c, lv=level: c.group[: lv + 1] if len(c.group) > lv else None):
-                if group is not None:
-                    sheet.texts.append(Text(header_top + level, starts[first], group[-1], "header", last_col=ends[last]))
-        leaf_rows = {}
-        for c, s, e in zip(block.columns, starts, ends):
-            leaf_rows[c.key] = header_top + len(c.group)
-            sheet.texts.append(Text(leaf_rows[c.key], s, c.label, "header", header_bottom, e))
-        row = header_bottom + 1
-        # Row labels: groups merged down their rows, the leaf label spanning to the last label column.
-        first_row = row
-        for level in range(n_label - 1):
-            for first, last, group in _spans(block.rows, lambda r, lv=level: r.group[: lv + 1] if len(r.group) > lv else None):
-                if group is not None:
-                    sheet.texts.append(Text(first_row + first, level, group[-1], "label", first_row + last, level))
-        for r in block.rows:
-            if r.label:
-                sheet.texts.append(Text(row, len(r.group), r.label, "label", last_col=n_label - 1))
-            for c, s, e in zip(block.columns, starts, ends):
-                labels = [Label(leaf_rows[c.key], s, c.label)]
-                if r.label:
-                    labels.insert(0, Label(row, len(r.group), r.label))
-                sheet.inputs.append(InputCell(f"{table.key}.{r.key}.{c.key}", sheet.name, row, s, c.type, e, tuple(labels)))
-            row += 1
+        starts, ends, leaf_rows, row = _header(sheet, block, row, n_label)
+        row = _rows(sheet, block, row, n_label, (starts, ends, leaf_rows))
     sheet.last_row, sheet.last_col = row - 1, n_label + width - 1
-    # Label columns: the deepest is wide enough for the longest label; data columns fit their headers.
-    for level in range(n_label):
-        texts = [r.label for r in table.rows if r.label and len(r.group) == level] or [""]
-        group_texts = [r.group[level] for r in table.rows if len(r.group) > level]
-        longest = max(len(t) for t in texts + group_texts)
-        sheet.widths[level] = 44 if level == n_label - 1 else min(max(6, longest * 1.2), 14)
-    for c in range(n_label, n_label + width):
-        sheet.widths[c] = 11
+    _widths(sheet, table, n_label, width)
     _fit_rows(sheet)
     return sheet
 
