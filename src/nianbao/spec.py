@@ -75,6 +75,7 @@ class Table:
     blocks: tuple[Block, ...]
     printed_totals: tuple[PrintedTotal, ...] = ()
     row_total: str | None = None  # the column that is the sum of the others in every row
+    group_totals: tuple[str, ...] = ()  # columns each the sum of the other columns of its group (表四)
 
     @property
     def rows(self) -> list[Row]:
@@ -201,6 +202,9 @@ def _table(data: dict, path: Path) -> Table:
         totals.append(PrintedTotal(str(t["key"]), str(_require(t, "label", at, path)), members))
     if data.get("row_total") is not None and data["row_total"] != blocks[-1].columns[-1].key:
         raise SpecError(f"{path.name}: {where} 的 row_total 应为最后一列的键")
+    group_totals = tuple(str(g) for g in data.get("group_totals") or ())
+    if not set(group_totals) <= {c.key for b in blocks for c in b.columns}:
+        raise SpecError(f"{path.name}: {where} 的 group_totals 应为本表的列")
     return Table(
         key=key,
         title=str(_require(data, "title", where, path)),
@@ -209,6 +213,7 @@ def _table(data: dict, path: Path) -> Table:
         blocks=blocks,
         printed_totals=tuple(totals),
         row_total=data.get("row_total"),
+        group_totals=group_totals,
     )
 
 

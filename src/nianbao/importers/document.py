@@ -25,23 +25,58 @@ class Cell:
     text: str
     origin: str  # where it is in the source, in words: "第12行", "第2个表格第5行第3格", "第3页第7行"
     run_on: bool = False  # digits printed straight after words ("申请数量3100004"): only a row's total can vouch for them
+    loose: bool = False  # a number among words set off by single spaces: it may be several numbers whose spaces were lost
 
 
 Row = list[Cell]
 
-_PAGE_NUMBER = re.compile(r"^\s*[-—–]\s*\d{1,3}\s*[-—–]\s*$", re.MULTILINE)  # "- 3 -" at a page foot
+_PAGE_NUMBER = re.compile(r"^\s*[-—–]+\s*\d{1,3}\s*[-—–]+\s*$", re.MULTILINE)  # "- 3 -", "— 5 —" at a page foot
+_OUTER_PIPES = re.compile(r"^\s*\|(?=.*\|)|\|\s*$")
 _SPLIT = re.compile(r"\t|\s*\|\s*|\s{2,}|\u3000+")
 # A value printed among words with single spaces ("规章 0 0 0", "… 2 0 0 ✓" in PDF text).
 _UNITS = {"件", "条", "项", "个", "次", "万元", "元"}
 _VALUE_WORD = re.compile(r"^(?:[+-]?[\d０-９][\d０-９.,]*(?:件|条|项|个|次|万元|元)?|/|-|—{1,2}|－)$")
 
 
+# Where the next label starts: "二、", "（二）", "2.其他…" (the label brings its own number).
+_NEXT = r"[0-9][.．][\u4e00-\u9fff]|[一二三四五六七八九十]、|[（(]"
 # A run of digits printed straight after a Chinese label and before the next one, as crawlers flatten
-# tables: "申请数量3100004二、上年结转" is the label, the digits, the next label.
-# Only where the next label starts (二、 （二） 2.) or the line ends, so a label with a number in it
-# (保留4位小数) stays whole; the next label may bring its own number: "…秘密00000002.其他法律…" is
-# 0000000 and "2.其他法律…".
-_RUN = re.compile(r"(?<=[\u4e00-\u9fff）)”])([0-9]+?)(?=[0-9][.．][\u4e00-\u9fff]|[一二三四五六七八九十]、|[（(]|$)")
+# tables: "申请数量3100004二、上年结转" is the label, the digits, the next label. Only where the next
+# label starts, a space follows or the line ends, so a label with a number in it (保留4位小数) stays
+# whole; the next label may bring its own number: "…秘密00000002.其他法律…" is 0000000 and "2.其他法律…".
+_RUN = re.compile(rf"(?<=[\u4e00-\u9fff）)”])([0-9]+?(?:\.[0-9]+)?)(?={_NEXT}|\s|$)")
+# Digits that a space sets off before them and the next label follows straight: "0 121四、结转…".
+_LEADING = re.compile(rf"(?:(?<=\s)|^)([0-9]+(?:\.[0-9]+)?)(?={_NEXT})")
+
+
+def _words(part: str) -> list[str]:
+    """The words of one cell's text, digits run on between words set apart (marked with a NUL)."""
+    return _LEADING.sub("\\1 ", _RUN.sub(" \x00\\1 ", part)).split()
+
+
+def _part_cells(part: str, origin: str, cells: Row) -> None:
+    """Append the cells of one delimited part of a line: its values, and the words between them together."""
+    words = _words(part)
+    if not words:
+        cells.append(Cell("", origin))
+        return
+    loose = len(words) > 1
+    text: list[str] = []
+    for word in words:
+        if word in _UNITS and cells and _VALUE_WORD.match(cells[-1].text) and not text:  # "165 条"
+            last = cells[-1]
+            cells[-1] = Cell(f"{last.text} {word}", origin, last.run_on, last.loose)
+            continue
+        value = word.lstrip("\x00")
+        if _VALUE_WORD.match(value):
+            if text:
+                cells.append(Cell(" ".join(text), origin))
+                text = []
+            cells.append(Cell(value, origin, run_on=word.startswith("\x00"), loose=loose))
+        else:
+            text.append(word)
+    if text:
+        cells.append(Cell(" ".join(text), origin))
 
 
 def split_line(line: str, origin: str) -> Row:
@@ -50,25 +85,9 @@ def split_line(line: str, origin: str) -> Row:
     together."""
     check_line(line, origin)  # before splitting: a 30 MB line would split into gigabytes of cells
     cells: Row = []
-    for part in _SPLIT.split(line.rstrip("\n")):
-        words = _RUN.sub(" \x00\\1 ", part).split()
-        if not words:
-            cells.append(Cell("", origin))
-            continue
-        text: list[str] = []
-        for word in words:
-            if word in _UNITS and cells and _VALUE_WORD.match(cells[-1].text) and not text:  # "165 条"
-                cells[-1] = Cell(f"{cells[-1].text} {word}", origin)
-                continue
-            if _VALUE_WORD.match(word.lstrip("\x00")):
-                if text:
-                    cells.append(Cell(" ".join(text), origin))
-                    text = []
-                cells.append(Cell(word.lstrip("\x00"), origin, run_on=word.startswith("\x00")))
-            else:
-                text.append(word)
-        if text:
-            cells.append(Cell(" ".join(text), origin))
+    # The pipes around a row ("| 规章 | 0 |") are no cells: only the pipes between cells divide.
+    for part in _SPLIT.split(_OUTER_PIPES.sub("", line.rstrip("\n"))):
+        _part_cells(part, origin, cells)
     return cells
 
 
@@ -93,7 +112,8 @@ class Rows(list):
 def from_text(text: str, where: str = "第{n}行", rows: Rows | None = None) -> Rows:
     rows = Rows() if rows is None else rows
     for n, line in enumerate(text.splitlines(), 1):
-        rows.add(split_line(line, where.format(n=n)))
+        if not _PAGE_NUMBER.match(line):  # a page foot printed inside a table is no value of it
+            rows.add(split_line(line, where.format(n=n)))
     return rows
 
 
@@ -136,7 +156,8 @@ _MD_MARKUP = re.compile(r"\*\*|__|`|^\s{0,3}#{1,6}\s+|^\s*>\s?|<br\s*/?>", re.IG
 def load_markdown(path: Path) -> list[Row]:
     """Markdown (as PDF-to-Markdown and OCR tools write reports): pipe tables are rows of cells,
     the rest lines of text; the table rules, emphasis and heading marks are dropped."""
-    lines = [line for line in _read_text(path).splitlines() if not _MD_RULE.match(line)]
+    # A table rule becomes an empty line, so that every line keeps its number in the file.
+    lines = ["" if _MD_RULE.match(line) else line for line in _read_text(path).splitlines()]
     return from_text(_MD_MARKUP.sub(" ", "\n".join(lines)))
 
 
@@ -201,7 +222,7 @@ class _Tables(HTMLParser):
             return
         for line in data.splitlines():
             self.line += 1
-            if line.strip():
+            if line.strip() and not _PAGE_NUMBER.match(line):
                 self.rows.add(split_line(line, f"网页文字第{self.line}行"))
 
     def _end_cell(self, table: dict) -> None:
