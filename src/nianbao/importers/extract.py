@@ -23,7 +23,7 @@ from nianbao.spec import FormSpec, all_specs, spec_for_year
 
 # Digits between words, where the words after them start a label the format prints:
 # "…行政许可2293行政处罚60第二十条第（八）项…" (crawler text of a 表二 with no delimiter left).
-_BETWEEN = re.compile(r"(?<=[\u4e00-\u9fff）)”])([0-9]+(?:\.[0-9]+)?)(?=[\u4e00-\u9fff（(“])")
+_BETWEEN = re.compile(r"(?:(?<=[\u4e00-\u9fff）)”])|(?<=\s)|^)([0-9]+(?:\.[0-9]+)?)(?=[\u4e00-\u9fff（(“])")
 _GLUED_MAX = 200  # digit runs looked at in one cell: more is prose, not a table
 _TITLE = re.compile(r"(?P<office>[^\s，,。;；:：》)）(（、“”]{2,40}?)\s*(?P<year>(?:19|20)\d\d)\s*年(?:度)?(?:政府)?信息公开(?:工作)?(?:年度)?报告")
 _YEAR = re.compile(r"((?:19|20)\d\d)\s*年")
@@ -117,12 +117,13 @@ def _published(rows: list[Row], imported: Imported) -> None:
             return
 
 
-def _region(rows: list[Row], found: dict[str, tuple[int, int]], key: str) -> tuple[int, int]:
+def _region(rows: list[Row], found: dict[str, tuple[int, int]], key: str, heading: bool = False) -> tuple[int, int]:
+    """The rows of a section: after its heading, or from it (a table's header may be run on with its heading)."""
     if key not in found:
         return 0, len(rows)
     at, body = found[key]
     later = [i for i, _ in found.values() if i > at]
-    return body, min(later) if later else len(rows)
+    return at if heading else body, min(later) if later else len(rows)
 
 
 def _glued_cell(cell: Cell, words: frozenset[str]) -> list[Cell]:
@@ -135,7 +136,9 @@ def _glued_cell(cell: Cell, words: frozenset[str]) -> list[Cell]:
         after = norm(cell.text[m.end():m.end() + 40])
         if not any(after.startswith(w) for w in words if len(w) >= 2):
             continue
-        out += [Cell(cell.text[start:m.start()], cell.origin), Cell(m.group(1), cell.origin, run_on=True, loose=True)]
+        glued_on = m.start() > 0 and not cell.text[m.start() - 1].isspace()  # run on after words, not set off by a space
+        out += [Cell(cell.text[start:m.start()], cell.origin)] if cell.text[start:m.start()].strip() else []
+        out.append(Cell(m.group(1), cell.origin, run_on=glued_on, loose=True))
         start = m.end()
     return [*out, Cell(cell.text[start:], cell.origin)] if out else [cell]
 
@@ -193,7 +196,7 @@ def extract(rows: list[Row]) -> Imported:
     for section in spec.sections:
         if section.table:
             bounded = section.key in found
-            if not _read(tables, _region(rows, found, section.key), spec, section.table, imported, bounded) and bounded:
+            if not _read(tables, _region(rows, found, section.key, heading=True), spec, section.table, imported, bounded) and bounded:
                 # The heading found may be a mention (a contents line): look in the whole document.
                 imported.absent.remove(section.table)
                 _read(tables, (0, len(rows)), spec, section.table, imported, False)

@@ -36,24 +36,25 @@ def _section_at(text: str, spec: FormSpec, position: int) -> tuple[int, int] | N
     return n, (end.end() if end else (where + len(keyword) if where >= 0 else len(head)))
 
 
-def _broken(cell: Cell, spec: FormSpec) -> list[str]:
-    """A long cell's text cut where section headings start inside it, each heading cut from the text after it."""
+def _broken(cell: Cell, spec: FormSpec) -> list[tuple[str, bool]]:
+    """A cell's text cut where section headings start inside it, each heading cut from the text
+    after it: (piece, is a heading)."""
     text, pieces, position = cell.text, [], 0
     cuts = [m.start() for m in _INNER.finditer(text) if m.start() > 0 and _section_at(text[m.start():], spec, 0)]
     starts = [0, *cuts]
     for a, b in zip(starts, [*cuts, len(text)], strict=True):
         piece = text[a:b]
         found = _section_at(piece, spec, position)
-        if found is not None and len(piece) > found[1]:
+        if found is not None:
             position = found[0]
-            pieces += [piece[:found[1]], piece[found[1]:]]
+            pieces += [(piece[:found[1]], True), (piece[found[1]:], False)]
         else:
-            pieces.append(piece)
-    return [p for p in pieces if p.strip()]
+            pieces.append((piece, False))
+    return [(p, heading) for p, heading in pieces if p.strip()]
 
 
 def break_lines(rows: list[Row], spec: FormSpec) -> list[Row]:
-    """Rows with every heading on a line of its own."""
+    """Rows with every heading on a line of its own (a long line may hold several, run on with their text)."""
     out: list[Row] = []
     for row in rows:
         if sum(len(c.text) for c in row) <= _LENGTH:
@@ -61,15 +62,17 @@ def break_lines(rows: list[Row], spec: FormSpec) -> list[Row]:
             continue
         current: Row = []
         for cell in row:
-            if len(cell.text) <= _LENGTH // 2 or not _INNER.search(cell.text) and not _HEADING.match(cell.text):
+            if not _INNER.search(cell.text):
                 current.append(cell)
                 continue
-            pieces = _broken(cell, spec)
-            for n, piece in enumerate(pieces):
-                if n and current:
+            for piece, heading in _broken(cell, spec):
+                if heading and current:
                     out.append(current)
                     current = []
                 current.append(Cell(piece, cell.origin))
+                if heading:
+                    out.append(current)
+                    current = []
         if current:
             out.append(current)
     return out

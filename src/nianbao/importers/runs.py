@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MAX_RUN = 24  # digits in one run: a longer one is not split
+MAX_RUN = 48  # digits in one run: a longer one is not split
 MAX_STEPS = 20_000  # pieces tried for one run: past this the run is left unread (bounded on hostile pages)
 
 Sums = tuple[tuple[int, tuple[int, ...]], ...]  # (total's position, the positions it sums)
@@ -26,17 +26,30 @@ class _Search:
     found: list[list[str]]
     steps: int = 0
 
+    def __post_init__(self) -> None:
+        # digits left after each group: what the cells still to place can take
+        self.after = [sum(map(len, self.groups[g + 1:])) for g in range(len(self.groups))]
+        self.pending = {m: [t for t, ms in self.sums.items() if m in ms and t > m] for m in range(self.k)}
+
     def exhausted(self) -> bool:
         return len(self.found) > 1 or self.steps > MAX_STEPS
 
-    def fits(self, parts: list[str]) -> bool:
-        """The sum whose total is the part just placed holds."""
-        members = self.sums.get(len(parts) - 1)
-        return members is None or int(parts[-1]) == sum(int(parts[m]) for m in members)
+    def fits(self, parts: list[str], left: int) -> bool:
+        """The sum whose total is the part just placed holds, and every total still to come has
+        digits enough left for the sum so far (``left``: digits after this part)."""
+        n = len(parts) - 1
+        members = self.sums.get(n)
+        if members is not None and int(parts[-1]) != sum(int(parts[m]) for m in members):
+            return False
+        cells_after = self.k - len(parts)
+        for t in self.pending[n]:
+            partial = sum(int(parts[m]) for m in self.sums[t] if m <= n)
+            if len(str(partial)) > left - (cells_after - 1):
+                return False
+        return True
 
     def place(self, g: int, start: int, parts: list[str]) -> None:
         """Cells from ``groups[g][start:]`` on, ``parts`` placed so far."""
-        self.steps += 1
         if self.exhausted():
             return
         if g == len(self.groups):
@@ -44,15 +57,15 @@ class _Search:
                 self.found.append(parts)
             return
         group = self.groups[g]
-        cells_left = self.k - len(parts)
-        if cells_left < len(self.groups) - g:
+        if self.k - len(parts) < len(self.groups) - g:
             return  # every group holds at least one cell
         for end in range(start + 1, len(group) + 1):
+            self.steps += 1
             piece = group[start:end]
             if piece[0] == "0" and len(piece) > 1:
                 break
             placed = [*parts, piece]
-            if not self.fits(placed):
+            if not self.fits(placed, len(group) - end + self.after[g]):
                 continue
             if end == len(group):
                 self.place(g + 1, 0, placed)

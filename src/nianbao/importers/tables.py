@@ -58,6 +58,13 @@ class _Claim:
     seen: str
     weak: bool = False  # the values are on the lines after a label standing alone
     after_loose: bool = False  # the label follows a label left without values
+    columns: list[tuple[int, Cell]] = field(default_factory=list)  # the cells after the label on its line, by column
+
+    def first_column(self) -> int | None:
+        """The column of the row's first value, when its values are cells of the line."""
+        if self.cells is None or self.weak:
+            return None
+        return next((col for col, cell in self.columns if cell is self.cells[0]), None)
 
 
 @dataclass
@@ -96,21 +103,27 @@ def composed(text: str, words: frozenset[str]) -> bool:
     return len(text) in ends
 
 
+_NUMBERING = re.compile(r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)]|[0-9]+[.．、])")
+_UNNUMBERED_LENGTH = 4  # characters a label keeps without its numbering to be known by it alone
+
+
 def matchers(table: Table) -> list[tuple[str, str, int]]:
-    """(normalised label, row key, columns) for every way a row's label may be printed."""
+    """(normalised label, row key, columns) for every way a row's label may be printed: as in the
+    spec, with an alias, without a trailing remark in brackets, without its numbering."""
     out = []
-    for block in table.blocks:
-        k = len(block.columns)
-        for row in block.rows:
-            for label in (row.label, *row.aliases):
-                if label:
-                    out.append((norm(label), row.key, k))
-                    short = re.sub(r"[（(][^（）()]*[）)]$", "", label)  # without a trailing remark in brackets
-                    if short != label:
-                        out.append((norm(short), row.key, k))
-    for total in table.printed_totals:
-        out.append((norm(total.label), total.key, len(block_of(table, total.rows[0]).columns)))
-    return sorted(out, key=lambda m: -len(m[0]))
+    labels = [(row.key, len(block.columns), (row.label, *row.aliases)) for block in table.blocks for row in block.rows if row.label]
+    labels += [(t.key, len(block_of(table, t.rows[0]).columns), (t.label,)) for t in table.printed_totals]
+    for key, k, printed in labels:
+        for label in printed:
+            short = re.sub(r"[（(][^（）()]*[）)]$", "", label)
+            out += [(norm(label), key, k), *([(norm(short), key, k)] if short != label else [])]
+    full = {m[0] for m in out}
+    bare = [(norm(_NUMBERING.sub("", text)), key, k) for key, k, printed in labels for text in printed if _NUMBERING.match(text)]
+    for form, key, k in bare:
+        unique = sum(1 for f, other, _ in bare if f == form and other != key) == 0
+        if len(form) >= _UNNUMBERED_LENGTH and unique and form not in full:
+            out.append((form, key, k))
+    return sorted(set(out), key=lambda m: (-len(m[0]), m[1]))
 
 
 def block_of(table: Table, row_key: str):
@@ -302,7 +315,8 @@ class _Reader:
             split = label.key not in self.read | self.tried  # a run is split once per row, however often a page repeats it
             self.tried.add(label.key)
             got, seen = on_row(cells, label.k, self.sums(label.key, label.k) if split else None, label.exact)
-            return _Claim(label, got, seen), end
+            claim = _Claim(label, got, seen, columns=[(f.col, f.cell) for f in flat[before:end]])
+            return claim, end
         # The label stands alone on its line: take the values one per cell from the following lines.
         values, end = [], i
         while end < len(flat) and len(values) < label.k and (not flat[end].cell.text or is_value(flat[end].cell.text)):
@@ -340,7 +354,7 @@ def on_row(cells: list[Cell], k: int, sums: Sums | None, exact: bool) -> tuple[l
         return None, f"数字“{filled[0].text}”与文字连写，无法确认属于这一行"
     if any(c.loose for c in filled) and (len(filled) != k or run_on):
         return _split(filled, k, sums)
-    return _placed(cells, filled, k)
+    return placed_cells(cells, filled, k)
 
 
 def _split(filled: list[Cell], k: int, sums: Sums | None) -> tuple[list[Cell] | None, str]:
@@ -357,7 +371,7 @@ def _split(filled: list[Cell], k: int, sums: Sums | None) -> tuple[list[Cell] | 
     return [Cell(p, f"{filled[0].origin}（连写的数字“{shown}”按唯一可能的拆法拆分）") for p in parts], ""
 
 
-def _placed(cells: list[Cell], filled: list[Cell], k: int) -> tuple[list[Cell] | None, str]:
+def placed_cells(cells: list[Cell], filled: list[Cell], k: int) -> tuple[list[Cell] | None, str]:
     """Cells in their places: exactly k of them, or k filled ones, or k after blanks standing for
     a label's merged cells (or before blanks trailing a row)."""
     if len(cells) == k:
@@ -378,13 +392,43 @@ def resolve(scan: _Scan, table: Table) -> dict[str, _Claim]:
     Failed claims are kept (for their reason) unless a later one holds."""
     doubt = _doubted(scan)
     out: dict[str, _Claim] = {}
+    starts = _starts(scan, table)
     for claim in scan.claims:
+        if claim.cells is None and claim.columns:
+            claim = _by_column(claim, starts.get(_block_index(table, claim.label.key)))
         if claim.cells is not None and claim.weak and (doubt or claim.after_loose):
             claim = _Claim(claim.label, None, LOOSE, weak=True)
         key = claim.label.key
         if key not in out or (out[key].cells is None and claim.cells is not None):
             out[key] = claim
     return out
+
+
+def _starts(scan: _Scan, table: Table) -> dict:
+    """For each block, the one column where every row placed unambiguously starts its values (a
+    table whose cells are all in their columns: Markdown, a web page's full grid); none where rows disagree."""
+    seen: dict[int | None, set[int]] = {}
+    for claim in scan.claims:
+        if (col := claim.first_column()) is not None:
+            seen.setdefault(_block_index(table, claim.label.key), set()).add(col)
+    return {block: cols.pop() for block, cols in seen.items() if len(cols) == 1 and block is not None}
+
+
+def _block_index(table: Table, key: str) -> int | None:
+    """The block a row is in (None for a printed total, which is in none)."""
+    return next((n for n, b in enumerate(table.blocks) if any(r.key == key for r in b.rows)), None)
+
+
+def _by_column(claim: _Claim, start: int | None) -> _Claim:
+    """A row whose blank cells leave its values' places open, placed by the column its block's rows start at."""
+    if start is None:
+        return claim
+    k = claim.label.k
+    inside = [cell for col, cell in claim.columns if start <= col < start + k]
+    outside = [cell for col, cell in claim.columns if not start <= col < start + k]
+    if len(inside) != k or any(c.text for c in outside) or any(c.run_on or c.loose for c in inside):
+        return claim
+    return _Claim(claim.label, inside, "", columns=claim.columns)
 
 
 def _doubted(scan: _Scan) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from nianbao.importers.document import Cell
 from nianbao.importers.runs import split_groups
-from nianbao.importers.tables import Flat, assign, column_sums
+from nianbao.importers.tables import Flat, assign, column_sums, placed_cells
 from nianbao.importers.text import is_value, norm
 from nianbao.spec import FormSpec, Table
 
@@ -64,13 +64,11 @@ def _runs(flat: list[Flat], first: int, is_header) -> list[tuple[list[str], list
 
 
 def _line(run: list[Flat], flat: list[Flat]) -> list[Flat]:
-    """The values' line with its blank cells, when it holds nothing but this run."""
+    """The values' line, blank cells in place, when it holds nothing but values."""
     row = run[0].row
     line = [f for f in flat if f.row == row]
-    while line and not line[0].cell.text:
-        line.pop(0)
-    while line and not line[-1].cell.text:
-        line.pop()
+    if any(f.cell.text and not is_value(f.cell.text) or f.cell.run_on for f in line):
+        return []
     return line
 
 
@@ -90,9 +88,10 @@ def read_unlabelled(flat: list[Flat], table: Table, spec: FormSpec, imported) ->
         return False
     keys = [f"{table.key}.{row.key}.{c.key}" for c in columns]
     values = runs[0][1]
-    line = _line(values, flat)
-    if len(line) == len(columns) and {id(f) for f in values} <= {id(f) for f in line}:
-        assign(imported, keys, [f.cell for f in line], "")  # one row of values, blanks in place
+    line = [f.cell for f in _line(values, flat)]
+    placed, _ = placed_cells(line, [c for c in line if c.text], len(columns)) if line else (None, "")
+    if placed is not None:
+        assign(imported, keys, placed, "")  # one row of values, blanks in place
     elif len(values) == len(columns) and not any(f.cell.run_on for f in values):
         assign(imported, keys, [f.cell for f in values], "")
     elif not _by_group(runs, table, imported) and not _run_together(values, table, imported, keys):
