@@ -268,10 +268,7 @@ class _Reader:
                 i += 1
                 continue
             if not is_value(text):
-                if buffer.cells and (held := self.identify(buffer)) is not None and held.exact and held.key in self.rows:
-                    previous = held  # a label followed straight by more text: printed without values here
-                    if (blank := self.blank_row(held)) is not None:
-                        self.scan.claims.append(blank)
+                previous = self.held(buffer) or previous
                 buffer.add(i, text)
                 i += 1
                 continue
@@ -284,7 +281,17 @@ class _Reader:
                 claim.after_loose = previous is not None and previous.key != label.key and buffer.after(previous.at) == label.first
                 self.scan.claims.append(claim)
             buffer, previous = _Buffer(), None
+        self.held(buffer)
         return self.scan
+
+    def held(self, buffer: _Buffer) -> _Label | None:
+        """The row label ending the text when more text (or the region's end) follows it: printed
+        without values here, or printed blank (as many blank cells after it on its line as it has)."""
+        if not buffer.cells or (label := self.identify(buffer)) is None or not label.exact or label.key not in self.rows:
+            return None
+        if (blank := self.blank_row(label)) is not None:
+            self.scan.claims.append(blank)
+        return label
 
     def unclaimed(self, buffer: _Buffer, i: int) -> int:
         """Values no label claims: after an unknown row's text (I003), or after nothing (an orphan)."""
@@ -406,12 +413,17 @@ def resolve(scan: _Scan, table: Table) -> dict[str, _Claim]:
 
 def _starts(scan: _Scan, table: Table) -> dict:
     """For each block, the one column where every row placed unambiguously starts its values (a
-    table whose cells are all in their columns: Markdown, a web page's full grid); none where rows disagree."""
+    table whose cells are all in their columns: Markdown, a web page's full grid); none where rows
+    disagree. A block with no such row takes the table's, if all its blocks agree (key None)."""
     seen: dict[int | None, set[int]] = {}
     for claim in scan.claims:
-        if (col := claim.first_column()) is not None:
-            seen.setdefault(_block_index(table, claim.label.key), set()).add(col)
-    return {block: cols.pop() for block, cols in seen.items() if len(cols) == 1 and block is not None}
+        if (col := claim.first_column()) is not None and (block := _block_index(table, claim.label.key)) is not None:
+            seen.setdefault(block, set()).add(col)
+    starts = {block: next(iter(cols)) for block, cols in seen.items() if len(cols) == 1}
+    everywhere = set().union(*seen.values()) if seen else set()
+    if len(everywhere) == 1:
+        starts.update({n: next(iter(everywhere)) for n in range(len(table.blocks))})
+    return starts
 
 
 def _block_index(table: Table, key: str) -> int | None:
