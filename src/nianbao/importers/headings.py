@@ -5,17 +5,24 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 
 from nianbao.importers.document import Cell, Row
 from nianbao.importers.text import norm
 from nianbao.spec import FormSpec
 
-_NUMERALS = "一二三四五六"
-_HEADING = re.compile(r"^\s*([一二三四五六])\s*[、.．]")
-_INNER = re.compile(r"(?<![一二三四五六七八九十第])([一二三四五六])、")  # a heading starting inside a line
+_HEADING = re.compile(r"^\s*([一二三四五六七八九十]+)\s*[、.．]")  # a section heading starts with its numeral
+_INNER = re.compile(r"(?<![一二三四五六七八九十第])([一二三四五六七八九十]+)、")  # a heading starting inside a line
 _LENGTH = 60  # characters a heading may take; a line's first this many decide
 _SPLIT_HEAD = 30  # a numbered line this short may be a heading wrapped onto the next line
 _END = re.compile(r"情况|事项")
+
+
+@cache
+def _numeral(label: str) -> str | None:
+    """A section's numeral, as its label in the spec prints it ("三" of "三、收到和处理……")."""
+    own = _HEADING.match(label)
+    return own.group(1) if own else None
 
 
 def _section_at(text: str, spec: FormSpec, position: int) -> tuple[int, int] | None:
@@ -23,8 +30,8 @@ def _section_at(text: str, spec: FormSpec, position: int) -> tuple[int, int] | N
     numeral = _HEADING.match(unicodedata.normalize("NFKC", text))
     if numeral is None:
         return None
-    n = _NUMERALS.index(numeral.group(1))
-    if n < position or n >= len(spec.sections):
+    n = next((n for n, section in enumerate(spec.sections) if _numeral(section.label) == numeral.group(1)), None)
+    if n is None or n < position:
         return None
     head = text[:_LENGTH]
     folded = norm(head)
