@@ -92,3 +92,23 @@ def main() -> None:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def test_sections_of_a_one_line_crawler_body_are_found_and_checked(tmp_path):
+    """The whole report on one line (headings run on with their text): each section's text is
+    found, so the text rules run on it (N301 here: 16 in the text, 15 in 表三)."""
+    import nianbao
+
+    spec = load_spec("2021")
+    values = shapes.random_values(spec, random.Random(3))
+    for column in ("natural", "business", "research", "charity", "legal", "other"):
+        values[f"t3.new.{column}"] = 0
+    values["t3.new.natural"] = values["t3.new.total"] = 15
+    values["text.s1"] = "本年度共收到政府信息公开申请16件，均已按期答复。"
+    path = shapes.crawler(spec, values, tmp_path / "flat.txt", random.Random(3), 0.0)
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 1
+    imported = import_report(path)
+    assert imported.values["text.s1"] == values["text.s1"] and imported.values["text.s6"] == values["text.s6"]
+    assert imported.values["t3.new.total"] == 15
+    (n301,) = [f for f in nianbao.check(path).findings if f.rule == "N301"]
+    assert n301.actual == "16" and n301.expected.startswith("15")  # (15, or 15 + 上年结转)
