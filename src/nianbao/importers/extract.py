@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cache
 
 from nianbao.findings import Hit
 from nianbao.importers.document import Cell, Row
@@ -126,13 +127,25 @@ def _region(rows: list[Row], found: dict[str, tuple[int, int]], key: str, headin
     return at if heading else body, min(later) if later else len(rows)
 
 
+@cache
+def _openings(words: frozenset[str]) -> frozenset[str]:
+    """The first two characters of every printed label, in simplified and traditional script: a
+    cheap first test of the text after a digit run (normalising it costs far more)."""
+    import zhconv
+
+    firsts = {w[:2] for w in words if len(w) >= 2}
+    return frozenset(firsts | {zhconv.convert(f, variant) for f in firsts for variant in ("zh-tw", "zh-hk")})
+
+
 def _glued_cell(cell: Cell, words: frozenset[str]) -> list[Cell]:
     """One text cell as its words and the digits run on between them before a printed label."""
     cuts = [m for m in _BETWEEN.finditer(cell.text, 0, len(cell.text))][:_GLUED_MAX + 1]
     if len(cuts) > _GLUED_MAX:
         return [cell]
-    out, start = [], 0
+    out, start, openings = [], 0, _openings(words)
     for m in cuts:
+        if re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", cell.text[m.end():m.end() + 6]))[:2] not in openings:
+            continue
         after = norm(cell.text[m.end():m.end() + 40])
         if not any(after.startswith(w) for w in words if len(w) >= 2):
             continue
@@ -150,7 +163,12 @@ def glued(rows: list[Row], spec: FormSpec) -> list[Row]:
     def pieces(cell: Cell) -> list[Cell]:
         return _glued_cell(cell, words) if any(ch.isdigit() for ch in cell.text) and not is_value(cell.text) else [cell]
 
-    return [[piece for c in row for piece in pieces(c)] for row in rows]
+    def split(row: Row) -> Row:
+        if not any(c.text and any(ch.isdigit() for ch in c.text) for c in row):
+            return row  # most rows: kept as they are, not copied
+        return [piece for c in row for piece in pieces(c)]
+
+    return [split(row) for row in rows]
 
 
 def _flatten(rows: list[Row], start: int, end: int) -> list[Flat]:

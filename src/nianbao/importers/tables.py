@@ -13,11 +13,12 @@ Anything else is not guessed: the row's cells are listed as missing, with what w
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 from difflib import SequenceMatcher
 from functools import cache
-from itertools import takewhile
+from itertools import accumulate, takewhile
 
 from nianbao.findings import Hit
 from nianbao.importers.document import Cell
@@ -28,6 +29,7 @@ from nianbao.values import MAX_DIGITS
 
 _MIN_PREFIX = 10  # a label wrapped over lines is recognised by a unique prefix this long
 _LONGEST_PREFIX = 300  # characters before a label in its cell that are looked at (more is prose)
+_KEPT = 2000  # characters of text kept before values: labels with headers run on before them are far shorter
 NEAR = 0.8  # how alike (difflib ratio) a printed label must be to an official one to be read as it
 NEAR_MARGIN = 0.15  # and by how much more than to any other label
 NEAR_LENGTH = 8  # characters: shorter labels differ too little to tell a typo from another row
@@ -196,15 +198,31 @@ def near(printed: str, table: Table) -> tuple[tuple[str, int], str] | None:
 
 
 class _Buffer:
-    """The text cells since the last values, normalised and joined, remembering where each began."""
+    """The text cells since the last values, normalised and joined, remembering where each began.
+    Only the last cells (up to _KEPT characters, the last cell whole) are kept: a label and the
+    header run on before it are far shorter, and a page of text with no values stays linear."""
 
     def __init__(self) -> None:
+        self.pieces: deque[tuple[int, str]] = deque()  # (flat index, normalised text)
+        self.length = 0
         self.text, self.starts, self.cells = "", [], []
 
     def add(self, at: int, text: str) -> None:
-        self.starts.append(len(self.text))
-        self.cells.append(at)
-        self.text += norm(text)
+        folded = norm(text)
+        self.pieces.append((at, folded))
+        self.length += len(folded)
+        dropped = False
+        while len(self.pieces) > 1 and self.length > _KEPT:
+            self.length -= len(self.pieces.popleft()[1])
+            dropped = True
+        if dropped:
+            self.cells = [a for a, _ in self.pieces]
+            self.starts = list(accumulate((len(t) for _, t in self.pieces), initial=0))[:-1]
+            self.text = "".join(t for _, t in self.pieces)
+        else:
+            self.cells.append(at)
+            self.starts.append(len(self.text))
+            self.text += folded
 
     def after(self, at: int) -> int | None:
         """The flat index of the text cell after the one at ``at``."""
@@ -287,8 +305,11 @@ class _Reader:
     def held(self, buffer: _Buffer) -> _Label | None:
         """The row label ending the text when more text (or the region's end) follows it: printed
         without values here, or printed blank (as many blank cells after it on its line as it has)."""
-        if not buffer.cells or (label := self.identify(buffer)) is None or not label.exact or label.key not in self.rows:
+        hit = _exact(buffer.text, self.found) if buffer.cells else None  # exact only: this runs after every text cell
+        if hit is None or hit[0] not in self.rows or not self.in_table(buffer, hit[2]):
             return None
+        start = buffer.cells[buffer.starts.index(buffer.cell_start(hit[2]))]
+        label = _Label(hit[0], hit[1], buffer.cells[-1], start, True)
         if (blank := self.blank_row(label)) is not None:
             self.scan.claims.append(blank)
         return label
