@@ -7,6 +7,8 @@ import re
 import unicodedata
 from functools import cache
 
+from nianbao.rules.kinds.base import Field
+
 _GAP = r"[^，。；;,.！!？?]{0,12}?"  # "…" in a pattern: a few characters within one clause, never past its end
 _UNIT = "[件宗起个份]"
 
@@ -37,7 +39,7 @@ def plain_sections(values) -> dict[str, str]:
     return {k: plain(v) for k, v in values.data.items() if k.startswith("text.") and isinstance(v, str)}
 
 
-TEXT_FIELD_DOC = "要查找的文字部分，如 [text.s1]"
+TEXT_FIELD = Field((list,), required=True, convert=tuple, doc="要查找的文字部分，如 [text.s1]")  # narrative and mention rules
 
 
 def check_sections(keys) -> str | None:

@@ -10,7 +10,7 @@ from nianbao.rules.compile import check_syntax, compile_expressions
 from nianbao.rules.evaluate import guards_hold
 from nianbao.rules.expr import Unknown, evaluate_linear, single_refs
 from nianbao.rules.kinds.base import Field, Kind, as_tuple, register
-from nianbao.rules.text import TEXT_FIELD_DOC, check_sections, plain
+from nianbao.rules.text import TEXT_FIELD, check_sections, plain
 
 
 def _guard(instance, current: dict) -> tuple[bool, object, tuple[str, ...]]:
@@ -31,7 +31,7 @@ class Mention(Kind):
     name = "mention"
     title = "正文应提及的内容"
     fields = {
-        "text": Field((list,), required=True, convert=tuple, doc=TEXT_FIELD_DOC),
+        "text": TEXT_FIELD,
         "words": Field((list,), required=True, convert=tuple, doc="应提及的词，提及其中一个即可"),
         "when": Field((str, list), default=(), convert=as_tuple, doc="条件：全部成立时才检查"),
         "min_chars": Field((int,), default=0, doc="少于这么多字（不计标点）即为没有说明"),

@@ -8,7 +8,7 @@ from nianbao.findings import Hit, format_number
 from nianbao.rules.compile import compile_expressions
 from nianbao.rules.expr import Unknown, evaluate_linear
 from nianbao.rules.kinds.base import Field, Kind, as_tuple, register
-from nianbao.rules.text import TEXT_FIELD_DOC, check_sections, pattern, plain_sections
+from nianbao.rules.text import TEXT_FIELD, check_sections, pattern, plain_sections
 
 SEVERAL = "N300"  # the reported rule for several different numbers in one report's text
 
@@ -42,7 +42,7 @@ class Narrative(Kind):
     name = "narrative"
     title = "正文中的数字"
     fields = {
-        "text": Field((list,), required=True, convert=tuple, doc=TEXT_FIELD_DOC),
+        "text": TEXT_FIELD,
         "patterns": Field((list,), required=True, convert=tuple, doc="句式，每个含 {n}（数字）；… 为同一句中的几个字"),
         "value": Field((str, list), required=True, convert=as_tuple, doc="表格中的数值（可列出几种读法）"),
         "min_chars": Field((int,), default=0),
