@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 
 import pytest
@@ -45,6 +46,16 @@ def test_consecutive_years_show_the_cross_year_mismatch():
 def test_docs_rules_md_is_generated_from_the_rule_files():
     assert (ROOT / "docs" / "rules.md").read_text(encoding="utf-8") == rules_markdown(), (
         f"docs/rules.md is stale: run `{sys.executable} -m nianbao rules docs -o docs/rules.md`"
+    )
+
+
+def test_docs_rule_file_schema_is_generated_from_the_rule_kinds():
+    """Editors validate rule files against docs/rule-file.schema.json; a kind's new field must be in it."""
+    from nianbao.rules.catalogue import json_schema
+
+    committed = json.loads((ROOT / "docs" / "rule-file.schema.json").read_text(encoding="utf-8"))
+    assert committed == json_schema(), (
+        f"docs/rule-file.schema.json is stale: run `{sys.executable} -m nianbao rules schema -o docs/rule-file.schema.json`"
     )
 
 
