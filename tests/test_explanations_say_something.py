@@ -68,3 +68,27 @@ def test_no_as_the_explanation_of_n103_leaves_it_open_everywhere(tmp_path, cli):
 
     fixed = _write_explanation(copy, tmp_path / "back2" / "a.xlsx", "N103", "本机关为新设机构，本年度尚未开展依申请公开工作")
     assert nianbao.check(fixed).status == "explained"
+
+
+def test_an_insufficient_explanation_is_said_so_in_the_copy_and_the_json(tmp_path, cli):
+    """The annotated copy's cell note and ``--json`` say 说明不充分, not 已说明, for “无”; a real
+    reason is 已说明 / accepted."""
+    report = fill(SPEC, tmp_path / "in" / "a.xlsx", {"text.s5": "无。"}, year=2025)
+    cli("check", report, "--copies", "findings")
+    copy = tmp_path / "in" / "a.检查.xlsx"
+    back = _write_explanation(copy, tmp_path / "back" / "a.xlsx", "N103", "无")
+    shown = cli("check", back, "--copies", "all", "--json")
+    n103 = next(f for f in json.loads(shown.stdout)["files"][0]["findings"] if f["rule"] == "N103")
+    assert n103["explanation"] == "无" and n103["explanation_status"] == "insufficient"
+    notes = [c.comment.text for ws in load_workbook(tmp_path / "back" / "a.检查.xlsx") for row in ws.iter_rows()
+             for c in row if c.comment and "N103" in c.comment.text]
+    assert notes and all("说明不充分" in n and "已说明" not in n for n in notes), notes
+
+    fixed = _write_explanation(copy, tmp_path / "fixed" / "a.xlsx", "N103", "本机关为新设机构，本年度尚未开展依申请公开工作")
+    shown = cli("check", fixed, "--copies", "all", "--json")
+    findings = json.loads(shown.stdout)["files"][0]["findings"]
+    assert {f["rule"]: f["explanation_status"] for f in findings}["N103"] == "accepted"
+    assert all(f["explanation_status"] is None for f in findings if not f["explanation"])
+    notes = [c.comment.text for ws in load_workbook(tmp_path / "fixed" / "a.检查.xlsx") for row in ws.iter_rows()
+             for c in row if c.comment and "N103" in c.comment.text]
+    assert notes and all("已说明：本机关为新设机构" in n for n in notes), notes

@@ -32,6 +32,7 @@ from nianbao.explanations import (
     Explanation,
     is_open,
     kept,
+    said,
     store_rows,
 )
 from nianbao.files import atomic_path, shown
@@ -80,7 +81,7 @@ def note_text(findings: list[Finding]) -> str:
     for f in findings:
         lines.append(f"[{f.severity}] {f.rule} {f.message}" + (f"（原文：{f.source}）" if f.source else "") + f"（编号 {f.id}）")
         if f.explanation:
-            lines.append(f"  已说明：{f.explanation}")
+            lines.append(f"  {said(f)}")
     return "\n".join(lines)
 
 

@@ -135,6 +135,17 @@ def is_open(finding: Finding) -> bool:
     return finding.severity != WARNING or not finding.explanation or insufficient(finding.explanation) is not None
 
 
+def status(finding: Finding) -> str | None:
+    """What an explanation counts for (``--json``'s explanation_status): None when there is none;
+    "insufficient" when it says too little (说明不充分); "error" when it explains an 错误, which stays
+    open; "accepted" when it closes its 提示."""
+    if not finding.explanation:
+        return None
+    if insufficient(finding.explanation) is not None:
+        return "insufficient"
+    return "accepted" if finding.severity == WARNING else "error"
+
+
 def said(finding: Finding) -> str:
     """How a finding's explanation is shown: 已说明：…, or 说明不充分（why）：…"""
     problem = insufficient(finding.explanation)

@@ -52,7 +52,10 @@ class Finding:
     explanation: str | None = None  # what the clerk wrote in the 说明 column (nianbao.explanations)
 
     def to_dict(self) -> dict:
+        from nianbao.explanations import status  # explanations builds on findings, not the other way
+
         data = asdict(self)
+        data["explanation_status"] = status(self)
         data.pop("places")
         data["cells"] = [f"{s}!{c}" for s, c in self.places]
         for name in ("expected", "actual"):
