@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from nianbao.discovery import copy_name
 from nianbao.distribute import file_name
 from nianbao.roster import Office
 from nianbao.round import Round, RoundError
@@ -66,7 +67,7 @@ def scenario(tmp_path_factory):
     for n in STILL_WRONG:
         type_into(first_in / files[n].name, second_in / files[n].name, {"t3.new.legal": 3})  # something else changed, still wrong
     for n in LATE:
-        explain_in(base / "第一轮" / files[n].name, second_in / files[n].name, "F101", "本机关为县人民政府，依条例第四十九条应于3月31日前公布")
+        explain_in(base / "第一轮" / copy_name(files[n]), second_in / files[n].name, "F101", "本机关为县人民政府，依条例第四十九条应于3月31日前公布")
     second = run_cli("check", second_in, "--round", rnd, "--out", base / "第二轮")
     again = run_cli("check", second_in, "--round", rnd, "--out", base / "第三轮")
     return {"base": base, "round": rnd, "files": files, "sent": sent, "first": first, "second": second, "again": again}
@@ -106,6 +107,11 @@ def test_first_collection(scenario):
     assert {n for n, (_, name) in enumerate(OFFICES) if roster[name]["status"] == "errors"} == ERRORS
     assert {n for n, (_, name) in enumerate(OFFICES) if roster[name]["status"] == "warnings"} == LATE
     assert f"名单 {len(OFFICES)} 个机关：未报送 1 个，需要修改 11 个" in first.stdout
+    # The copies exported to send back are marked 检查: an office never gets a file named like the one it sent.
+    sent = {p.name for p in (scenario["base"] / "收回").iterdir()}
+    exported = {p.name for p in (scenario["base"] / "第一轮").glob("*.xlsx")}
+    assert not sent & exported and {copy_name(scenario["files"][n]) for n in ERRORS | LATE} <= exported, exported
+    assert {Path(e["output"]).name for e in roster.values() if e["output"]} <= exported
 
 
 def test_second_collection_counts_each_offices_latest_submission(scenario):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nianbao.collect import ROSTER_STATUS
+from nianbao.discovery import copy_name
 from nianbao.files import Destinations, atomic_path, close_workbook, listing_workbook
 from nianbao.round.store import Round
 from nianbao.round.view import REVIEW, RoundView, round_view
@@ -22,7 +23,7 @@ def export(store: Round, out_dir: Path, destinations: Destinations | None = None
     out_dir.mkdir(parents=True, exist_ok=True)
     for office in view.offices:
         if office.result is not None and office.latest.copy is not None:
-            path = destinations.choose(out_dir / office.latest.name)
+            path = destinations.choose(out_dir / copy_name(Path(office.latest.name)))  # marked 检查: never the name sent
             with atomic_path(path) as tmp:
                 Path(tmp).write_bytes(store.blob(office.latest.copy))
             destinations.record([path])

@@ -27,6 +27,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from nianbao.collect import ROSTER_STATUS
+from nianbao.discovery import copy_name
 from nianbao.distribute import safe_file_name
 from nianbao.round.checking import check_upload
 from nianbao.round.distribution import office_link
@@ -178,7 +179,7 @@ class Server:
         sub = await self.call(self.store.submission, request.path_params["id"])
         if sub is None or sub.office_id != record.id or sub.copy is None:
             return _message("没有这个文件", 404)
-        return attachment(await self.call(self.store.blob, sub.copy), f"{Path(sub.name).stem}.检查.xlsx")
+        return attachment(await self.call(self.store.blob, sub.copy), copy_name(Path(sub.name)))
 
     # ----------------------------------------------------------------------- the supervisor
 
@@ -307,7 +308,7 @@ class Server:
         if sub is None or request.path_params["what"] not in ("file", "copy") or (copy and sub.copy is None):
             return _message("没有这个文件", 404, "/admin")
         if copy:
-            return attachment(await self.call(self.store.blob, sub.copy), f"{Path(sub.name).stem}.检查.xlsx")
+            return attachment(await self.call(self.store.blob, sub.copy), copy_name(Path(sub.name)))
         return attachment(await self.call(self.store.blob, sub.digest), sub.name)
 
     async def export(self, request: Request) -> Response:
