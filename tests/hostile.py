@@ -508,6 +508,32 @@ def pdf_pages(n: int):
     return make
 
 
+def _pdf_page_of(content: bytes, extra: list[bytes] | None = None, resources: bytes = b"") -> bytes:
+    """A one-page PDF drawing ``content`` (deflated), with ``extra`` objects numbered from 6."""
+    stream = zlib.compress(content)
+    return _pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                 b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> %s>> >>"
+                 % resources, b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+                 b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>", *(extra or [])])
+
+
+def pdf_page_chars(good: Path, folder: Path) -> Path:
+    """One page showing 1,000,000 characters (1 KB on disk)."""
+    out = folder / "pdf-page-chars.pdf"
+    out.write_bytes(_pdf_page_of(b"BT /F1 1 Tf 10 700 Td (" + b"a" * 1_000_000 + b") Tj ET"))
+    return out
+
+
+def pdf_form_drawn(good: Path, folder: Path) -> Path:
+    """One page drawing a form of 1,000 characters 1,000 times."""
+    form = b"BT /F1 1 Tf 10 700 Td (" + b"a" * 1000 + b") Tj ET"
+    out = folder / "pdf-form-drawn.pdf"
+    out.write_bytes(_pdf_page_of(b"/Fm1 Do\n" * 1000, [b"<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> "
+                                                      b"/Length %d >>\nstream\n" % len(form) + form + b"\nendstream"],
+                                 b"/XObject << /Fm1 6 0 R >> "))
+    return out
+
+
 def long_line(name: str, head: str, unit: str, size: int, tail: str = ""):
     """A report of one line (or paragraph, or table row) of ``size`` bytes of ``unit`` repeated."""
     def make(good: Path, folder: Path) -> Path:
@@ -699,6 +725,8 @@ CASES = [
     Case("docx-grid-span", docx_grid_span, "超出处理上限", bomb=True),
     Case("pdf-stream-bomb", pdf_stream_bomb, "压缩炸弹", bomb=True),
     Case("pdf-pages", pdf_pages(200_000), "超出处理上限", bomb=True),
+    Case("pdf-page-chars", pdf_page_chars, "第 1 页的内容过多", bomb=True),
+    Case("pdf-form-drawn", pdf_form_drawn, "第 1 页的内容过多", bomb=True),
     Case("fifo", fifo, "管道（FIFO）"),
     Case("device-link", device_link, "设备文件"),
     Case("outside-link", outside_link, listed="输入文件夹以外"),  # named alone, it is checked

@@ -37,6 +37,11 @@ class Limits:
     markup_chars: int = 65_536  # one tag of a web page, or one element's attributes
     grid_span: int = 64  # columns one table cell of a Word document spans (Word has at most 63)
     pdf_stream_bytes: int = 64 << 20  # all content and object streams of a PDF, inflated
+    # One PDF page as pdfminer lays it out (an object per character and per drawing, then table
+    # finding over them): bytes of text shown and operators, forms counted each time they are drawn.
+    # A dense page of a real report shows under 3,000 bytes in under 6,000 operators.
+    pdf_page_text: int = 25_000
+    pdf_page_operators: int = 25_000
     seconds: float = 60.0  # one file in a batch, from reading to its annotated copy
 
 
@@ -383,3 +388,23 @@ def check_pdf(data: bytes, limits: Limits = LIMITS) -> None:
             raise LimitError(f"PDF 的内容解压后超过 {_mib(limits.pdf_stream_bytes)}（压缩炸弹）")
     if pages > limits.pdf_pages:
         raise LimitError(f"PDF 约有 {pages} 页，超过上限 {limits.pdf_pages} 页")
+
+
+_SHOWN = re.compile(rb"\((?:[^()\\]++|\\.)*+\)|<[0-9A-Fa-f\s]*+>")  # a literal or hex string (possessive: no backtracking)
+_OPERATOR = re.compile(rb"(?<![^\s\[\]<>{}/%])[A-Za-z'\"][A-Za-z0-9*'\"]{0,2}(?![^\s\[\]()<>{}/%])")
+_DRAWN = re.compile(rb"/([^\s\[\]()<>{}/%]+)\s+Do(?![^\s\[\]()<>{}/%])")
+
+
+def pdf_content(data: bytes) -> tuple[int, int, list[bytes]]:
+    """What a page's (or a form's) content stream costs to lay out: bytes of text it shows,
+    operators outside its strings, and the names of the forms and images it draws (``Do``)."""
+    shown = sum(len(s) - 2 for s in _SHOWN.findall(data))
+    rest = _SHOWN.sub(b" ", data)
+    return shown, len(_OPERATOR.findall(rest)), _DRAWN.findall(rest)
+
+
+def check_pdf_page(page: int, shown: int, operators: int, limits: Limits = LIMITS) -> None:
+    """Refuse a page before pdfminer lays it out (1,000,000 characters on one page take 2 GB)."""
+    if shown > limits.pdf_page_text or operators > limits.pdf_page_operators:
+        raise LimitError(f"PDF 第 {page} 页的内容过多（约 {shown} 字节文字、{operators} 个绘制指令，"
+                         f"上限 {limits.pdf_page_text} 字节、{limits.pdf_page_operators} 个），文件结构异常")

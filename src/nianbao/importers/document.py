@@ -13,7 +13,19 @@ from html.parser import HTMLParser, locatestarttagend_tolerant
 from pathlib import Path
 
 from nianbao.files import describe_os_error
-from nianbao.limits import LIMITS, LimitError, check_line, check_package, check_pdf, check_size, check_tag, check_word, read_file
+from nianbao.limits import (
+    LIMITS,
+    LimitError,
+    check_line,
+    check_package,
+    check_pdf,
+    check_pdf_page,
+    check_size,
+    check_tag,
+    check_word,
+    pdf_content,
+    read_file,
+)
 
 
 class ImportError_(Exception):  # noqa: N801 - "ImportError" is a builtin
@@ -322,6 +334,25 @@ def _pdf_page(page, p: int, rows: Rows) -> None:
         rows.add(row)
 
 
+def _drawn(streams: list, resources, depth: int = 0) -> tuple[int, int]:
+    """Text bytes and operators of content ``streams`` with every form they draw counted each time
+    it is drawn (a form of 1,000 characters drawn 1,000 times is a page of 1,000,000)."""
+    from pdfminer.pdftypes import PDFStream, dict_value, resolve1
+
+    if depth > 8:
+        raise LimitError("PDF 的表单对象嵌套超过 8 层，文件结构异常")
+    data = b"".join(s.get_data() for s in map(resolve1, streams) if isinstance(s, PDFStream))
+    shown, operators, names = pdf_content(data)
+    forms = dict_value(dict_value(resources).get("XObject")) if resources else {}
+    for name in set(names):
+        form = resolve1(forms.get(name.decode("latin-1")))
+        if isinstance(form, PDFStream) and getattr(form.get("Subtype"), "name", None) == "Form":
+            inner_shown, inner_operators = _drawn([form], form.get("Resources") or resources, depth + 1)
+            times = names.count(name)
+            shown, operators = shown + times * inner_shown, operators + times * inner_operators
+    return shown, operators
+
+
 def load_pdf(path: Path) -> list[Row]:
     import pdfplumber
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
@@ -333,6 +364,7 @@ def load_pdf(path: Path) -> list[Row]:
             if len(pdf.pages) > LIMITS.pdf_pages:
                 raise LimitError(f"PDF 有 {len(pdf.pages)} 页，超过上限 {LIMITS.pdf_pages} 页")
             for p, page in enumerate(pdf.pages, 1):
+                check_pdf_page(p, *_drawn(page.page_obj.contents, page.page_obj.resources))  # before pdfminer lays it out
                 _pdf_page(page, p, rows)
                 page.close()  # pdfplumber keeps every page's objects otherwise
     except LimitError:
