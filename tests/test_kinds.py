@@ -48,6 +48,8 @@ def custom(tmp_path, monkeypatch):
     (("    check: t3.new.total == t3.r7.total\n", ""), "custom.yaml：规则 B999：缺少字段 “check”"),
     (("    severity: 错误\n", "    severity: 错误\n    kind: mention\n"), "custom.yaml：规则 B999：未知字段 check"),
     (("    severity: 错误\n", "    severity: 错误\n    kind: nonsense\n"), "custom.yaml：规则 B999：kind 应为"),
+    (("    check: t3.new.total == t3.r7.total\n", "    kind: tally\n    text: [text.s1]\n    terms: {a: {label: 甲, patterns: ['甲{n}件']}}\n"
+      "    need: [a]\n    check: a == t3.r7.total\n"), "custom.yaml：规则 B999：check 和 need 只能用 terms 中的名称"),
 ])
 def test_a_malformed_rule_is_one_line_naming_file_rule_and_field(custom, edit, says):
     with pytest.raises(RuleError) as info:

@@ -16,9 +16,10 @@ _UNIT = "[件宗起个份]"
 @cache
 def pattern(text: str) -> re.Pattern:
     """A declared pattern as a regular expression: {n} is the number, … a short gap within one
-    sentence, 件 any counting word reports use (件 宗 起 个 份), the rest literal."""
+    sentence, 件 any counting word reports use (件 宗 起 个 份), the rest literal, folded as plain()
+    folds the text (a pattern's “，答复” matches the text's “，答复”)."""
     parts = re.split(r"(\{n\}|…|件)", text)
-    return re.compile("".join(r"(\d+)" if p == "{n}" else _GAP if p == "…" else _UNIT if p == "件" else re.escape(p) for p in parts))
+    return re.compile("".join(r"(\d+)" if p == "{n}" else _GAP if p == "…" else _UNIT if p == "件" else re.escape(plain(p)) for p in parts))
 
 
 def plain(text: str) -> str:
