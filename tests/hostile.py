@@ -345,6 +345,18 @@ def _cell_xml(name: str, xml: str):
     return make
 
 
+def dde_formula(good: Path, folder: Path) -> Path:
+    """A live DDE formula in an input cell (its cached 0 would pass), another in a cell of 说明,
+    and the workbook set to recalculate everything when opened."""
+    dde = "<f>cmd|' /C calc'!A0</f><v>0</v>"
+    calc = b'<calcPr calcId="124519" fullCalcOnLoad="1"/>'
+    return rewrite(good, folder / "dde.xlsx", {
+        _part(good, NEW_NATURAL.sheet): _set_cell_xml(NEW_NATURAL.address, f'<c r="{NEW_NATURAL.address}">{dde}</c>'),
+        _part(good, "说明"): lambda d: d.replace(b"</sheetData>", f'<row r="1000"><c r="Z1000">{dde}</c></row></sheetData>'.encode()),
+        "xl/workbook.xml": lambda d: re.sub(rb"<calcPr\b[^>]*/>", calc, d) if b"<calcPr" in d else d.replace(b"</workbook>", calc + b"</workbook>"),
+    })
+
+
 # --- file names ------------------------------------------------------------------------------------
 
 def named(name: str | bytes, suffix: str = ".xlsx"):
@@ -711,7 +723,7 @@ CASES = [
     Case("sheet-behind-comment", sheet_behind_comment, "超出处理上限", bomb=True),
     Case("sheet-a-gt-b", sheet_named_gt),
     Case("hidden-copy", hidden_copy, rule="S001"),
-    Case("dde-formula", _cell_xml("dde.xlsx", "<c r=\"{a}\"><f>cmd|' /C calc'!A0</f><v>0</v></c>"), rule="C007"),
+    Case("dde-formula", dde_formula, rule="C007"),
     Case("spill-error", _cell_xml("spill.xlsx", '<c r="{a}" t="e"><f>_xlfn.SEQUENCE(3)</f><v>#SPILL!</v></c>'), rule="C012"),
     Case("name-not-utf8", named(b"\xb1\xa8\xb8\xe6-gbk")),  # 报告 in GBK, as an old zip tool unpacks it
     Case("name-long", named("长" * 82)),  # 251 bytes: its copy's name would pass 255

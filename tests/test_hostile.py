@@ -11,20 +11,23 @@ import csv
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
 
 import nianbao
+from nianbao.annotate import annotate
 from nianbao.samples import fill
 
-from .hostile import CASES, HYPERLINK, INJECTION, SPEC, check_alone, named, rewrite, run_measured
+from .hostile import CASES, HYPERLINK, INJECTION, NEW_NATURAL, SPEC, _part, check_alone, named, rewrite, run_measured
 
 SMALL = [c for c in CASES if not c.bomb]
 BOMBS = [c for c in CASES if c.bomb]
@@ -133,6 +136,68 @@ def test_text_from_files_is_never_written_as_a_formula(hostile_batch):
     copy = load_workbook(out / "injected-report.txt.检查.xlsx")
     texts = [c for ws in copy.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str) and HYPERLINK in c.value]
     assert texts and all(c.data_type == "s" for c in texts)
+
+
+def _formulas_reaching_out(copy: Path) -> list[bytes]:
+    with zipfile.ZipFile(copy) as z:
+        sheets = [z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+    formulas = [f for xml in sheets for f in re.findall(rb"<f\b[^>]*>([^<]*)</f>", xml)]
+    return [f for f in formulas if re.search(rb"\||WEBSERVICE", re.sub(rb'"[^"]*"', b"", f))]  # outside its string literals
+
+
+def test_a_formula_in_an_input_cell_is_text_in_the_copy_and_nothing_in_it_runs(hostile_batch):
+    """The DDE formula of an input cell is not read (C007) and its copy holds it as text; the one
+    outside the input cells keeps its last value without the formula; nothing recalculates on opening."""
+    folder, out, run, _, _ = hostile_batch
+    files = {Path(f["path"]).name: f for f in json.loads(run.stdout)["files"]}
+    assert "C007" in {f["rule"] for f in files["dde.xlsx"]["findings"]}
+    copy = out / "dde.检查.xlsx"
+    assert _formulas_reaching_out(folder / "dde.xlsx") and not _formulas_reaching_out(copy)
+    with zipfile.ZipFile(copy) as z:
+        assert b"fullCalcOnLoad" not in z.read("xl/workbook.xml")
+    book = load_workbook(copy)
+    assert book[NEW_NATURAL.sheet][NEW_NATURAL.address].value == INJECTION and book[NEW_NATURAL.sheet][NEW_NATURAL.address].data_type == "s"
+    assert book["说明"]["Z1000"].value == 0
+    assert "C005" in {f.rule for f in nianbao.check(copy).findings}  # checked again: text that looks like a formula, still not read
+
+
+def test_the_copy_of_a_web_formula_fetches_nothing_in_libreoffice(good, tmp_path, soffice):
+    """A workbook whose input cell and another cell would fetch a page (WEBSERVICE, recalculated
+    on opening): its copy, opened and saved by LibreOffice, shows the formula as text and asks
+    nothing of a server listening on this machine."""
+    import http.server
+    import threading
+
+    hits = []
+
+    class Listener(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the handler's name)
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"7")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Listener)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    fetch = f'WEBSERVICE("http://127.0.0.1:{server.server_address[1]}/leak")'
+    source = rewrite(good, tmp_path / "web.xlsx", {
+        _part(good, NEW_NATURAL.sheet): lambda d: re.sub(rf'<c r="{NEW_NATURAL.address}"[^>]*?(?:/>|>.*?</c>)'.encode(),
+                                                         f'<c r="{NEW_NATURAL.address}" t="str"><f>{fetch}</f><v>7</v></c>'.encode(), d, count=1),
+        _part(good, "说明"): lambda d: d.replace(b"</sheetData>", f'<row r="1000"><c r="Z1000" t="str"><f>{fetch}</f><v>7</v></c></row>'
+                                                                  "</sheetData>".encode()),
+        "xl/workbook.xml": lambda d: d.replace(b"</workbook>", b'<calcPr calcId="124519" fullCalcOnLoad="1"/></workbook>')})
+    result = nianbao.check(source)
+    copy = annotate(source, result.findings, tmp_path / "web.检查.xlsx", formulas=result.formulas)
+    assert not _formulas_reaching_out(copy)
+    run = soffice(copy, tmp_path / "lo")
+    assert run.returncode == 0, run.stderr
+    server.shutdown()
+    assert hits == []
+    opened = load_workbook(tmp_path / "lo" / copy.name)
+    assert opened[NEW_NATURAL.sheet][NEW_NATURAL.address].value == "=" + fetch
 
 
 def test_a_full_disk_fails_the_writes_not_the_run(good, tmp_path):

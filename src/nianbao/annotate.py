@@ -14,6 +14,7 @@ before it is parsed, as for a read.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import zipfile
 from collections import defaultdict
@@ -278,10 +279,10 @@ def _original_fill(value: object) -> str | None:
     return solid_fill(text) if len(text) == 8 and all(c in "0123456789ABCDEF" for c in text) else None
 
 
-def _marks(path: Path) -> list[list]:
-    """The rows of the hidden record of an earlier run (the sheet was bounded before)."""
+def _marks(data: bytes) -> list[list]:
+    """The rows of the hidden record of an earlier run (in the bytes the package was bounded in)."""
     try:
-        return CalamineWorkbook.from_path(str(path)).get_sheet_by_name(MARKS_SHEET).to_python()[1:]
+        return CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name(MARKS_SHEET).to_python()[1:]
     except Exception:  # a record that cannot be read restores nothing; our fills then stay as the user's
         return []
 
@@ -320,7 +321,7 @@ class _Layer:
         """Remove nianbao's layer: restore replaced formats, strip our note blocks, drop our sheets
         (the explanations they held are in the findings being written, or the result's ``stale``)."""
         if MARKS_SHEET in self.xml:
-            for row in _marks(self.package.path):
+            for row in _marks(self.package.data):
                 self._restore(*(list(row) + [None] * 4)[:4])
         for name in self.names:
             if rels_name(self.book.sheet(name).part) not in self.package:  # no notes, nothing else related
@@ -397,6 +398,13 @@ class _Layer:
         if explanations:
             self.book.add_sheet(NewSheet(STORE_SHEET, _plain_sheet(store_rows(explanations)), hidden=True))
 
+    def neutralise(self, formulas: list[tuple[str, str]]) -> None:
+        """Formulas of input cells become their text (they were not read; nothing in them may run)."""
+        for name, cell in formulas:
+            place = parse_address(cell) if name in self.names else None
+            if place is not None:
+                self.sheet(name).neutralise(*place)
+
     def save(self, dest: str) -> None:
         for name, notes in self.notes.items():
             if notes.changed:
@@ -406,22 +414,28 @@ class _Layer:
                 sheet = self.sheet(name)
                 at = sheet.xml.find(b'tabSelected="1"')
                 sheet.replace(at, at + len(b'tabSelected="1"'), b"")
-        for name, sheet in self.sheets.items():
+        changed = False
+        for name in self.names:  # every sheet: a formula reaching outside the workbook is dropped wherever it is
+            sheet = self.sheet(name)
             data = sheet.to_bytes()
+            changed = changed or sheet.dropped or sheet.neutralised
             if data is not self.xml[name]:
                 self.package.write(self.book.sheet(name).part, data)
+        if changed or "externalReference" in self.book.text:
+            self.book.quiet()
         self.styles.save()
         self.book.save(active=0)
         self.package.save(dest)
 
 
 def annotate(source: str | Path, findings: list[Finding], dest: str | Path, stale: list[Explanation] = (), reading: str = "完整",
-             unread: dict[tuple[str, str], str] | None = None) -> Path:
+             unread: dict[tuple[str, str], str] | None = None, formulas: list[tuple[str, str]] = ()) -> Path:
     """Write ``source`` with nianbao's annotations for ``findings`` to ``dest`` (atomically).
 
     ``source`` is only read; ``dest`` must be a different file. ``stale`` are explanations whose
     finding no longer occurs: listed, never dropped. ``reading`` says what of an imported report
-    could not be read (Result.reading); ``unread`` marks those cells, by (sheet, cell), with why.
+    could not be read (Result.reading); ``unread`` marks those cells, by (sheet, cell), with why;
+    ``formulas`` are the input cells read as formulas (Result.formulas), written as their text.
     Raises ReadError (one line of Chinese) for a file that cannot be copied: beyond a limit, damaged,
     or of a structure nianbao does not recognise.
     """
@@ -431,6 +445,7 @@ def annotate(source: str | Path, findings: list[Finding], dest: str | Path, stal
     try:
         layer = _Layer(Package(source))
         layer.clear()
+        layer.neutralise(list(formulas))
         for (name, cell), group in by_place(findings, layer.names).items():
             layer.mark(name, cell, note_text(group), FILLS[severity_of(group)])
         for (name, cell), why in (unread or {}).items():

@@ -106,7 +106,7 @@ def _annotate_one(job: tuple[Path, Result, Path]) -> Path | Failure:
             with tempfile.TemporaryDirectory() as tmp:
                 template = write_template(import_report(source), Path(tmp) / f"{source.name}.xlsx")
                 return annotate(template, result.findings, dest, result.stale, result.reading, unread)
-        return annotate(source, result.findings, dest, result.stale, result.reading)
+        return annotate(source, result.findings, dest, result.stale, result.reading, formulas=result.formulas)
     except Exception as exc:
         return Failure(failure_reason(exc), type(exc).__name__)
 

@@ -3,7 +3,9 @@ as it is (its compressed bytes, not re-encoded), and the parts that change are e
 so a workbook keeps everything nianbao does not model (text boxes, charts, images, sparklines, x14
 conditional formats, tables, slicers, VBA) byte for byte.
 
-The package is bounded before anything is parsed (``limits.check_workbook``, as for a read).
+The file is read once (``limits.read_file``) and bounded before anything is parsed
+(``limits.check_workbook``, as for a read); the copy is written from those same bytes, so a file
+replaced on disk meanwhile can neither reach the writer unbounded nor be mixed into the copy.
 Part edits are plain patterns over the markup Excel, WPS, LibreOffice, openpyxl and xlsxwriter
 write (the main namespace as the default one, as the reader expects); nothing here resolves
 entities or fetches anything.
@@ -11,7 +13,9 @@ entities or fetches anything.
 
 from __future__ import annotations
 
+import bisect
 import html
+import io
 import re
 import struct
 import time
@@ -20,7 +24,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nianbao.limits import LIMITS, Limits, check_workbook
+from nianbao.limits import LIMITS, Limits, check_workbook, read_file
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -134,13 +138,14 @@ def _deflated(name: str, data: bytes) -> _Member:
 
 
 class Package:
-    """A package opened once and bounded; parts are read from what the bounding inflated, edited
-    in memory, and ``save`` writes the result, every other member copied as stored."""
+    """A package read once and bounded; parts are read from what the bounding inflated, edited
+    in memory, and ``save`` writes the result, every other member copied as stored in ``data``."""
 
     def __init__(self, path: Path, limits: Limits = LIMITS):
         self.path = Path(path)
-        self.parts = check_workbook(self.path, limits, keep=_KEPT.match)  # every part holding cells measured as calamine reads it
-        with zipfile.ZipFile(self.path) as package:
+        self.data = read_file(self.path, limits.file_bytes)
+        self.parts = check_workbook(self.data, limits, keep=_KEPT.match)  # every part holding cells measured as calamine reads it
+        with zipfile.ZipFile(io.BytesIO(self.data)) as package:
             self.infos = package.infolist()
         self.names = {info.filename for info in self.infos}
         self.changed: dict[str, bytes] = {}
@@ -182,7 +187,7 @@ class Package:
         if self._types is not None:
             self._types.save()
         members = []
-        with self.path.open("rb") as fh:
+        with io.BytesIO(self.data) as fh:
             for info in self.infos:
                 name = info.filename
                 if name in self.removed:
@@ -313,6 +318,7 @@ _SHEETS = re.compile(r"<sheets\b[^>]*>(.*?)</sheets>", re.DOTALL)
 _NAMES = re.compile(r"<definedNames\b[^>]*>(.*?)</definedNames>|<definedNames\s*/>", re.DOTALL)
 _NAME = re.compile(r"<definedName\b([^>]*)>(.*?)</definedName>|<definedName\b[^>]*/>", re.DOTALL)
 _VIEW = re.compile(r"<workbookView\b[^>]*?/?>")
+_PR = re.compile(r"<workbookPr\b[^>]*?/?>")
 
 
 @dataclass
@@ -409,6 +415,20 @@ class Workbook:
             kept.append(f'<definedName name="{esc(name)}" localSheetId="{index[sheet]}">{esc(ref)}</definedName>')
         return f"<definedNames>{''.join(kept)}</definedNames>" if kept else ""
 
+    def quiet(self) -> None:
+        """No full recalculation forced on opening, and links to other files never updated: the
+        copy opens showing what was checked, and asks nothing of other programs or files."""
+        self.text = re.sub(r"""\sfullCalcOnLoad\s*=\s*(?:"[^"]*"|'[^']*')""", "", self.text)
+        if "externalReference" not in self.text:
+            return
+        found = _PR.search(self.text)
+        if found:
+            self.text = self.text[: found.start()] + _set_attr(found.group(0), "updateLinks", "never") + self.text[found.end():]
+            return
+        at = min((i for i in (self.text.find(t) for t in ("<workbookProtection", "<bookViews", "<sheets")) if i >= 0), default=-1)
+        if at >= 0:
+            self.text = self.text[:at] + '<workbookPr updateLinks="never"/>' + self.text[at:]
+
     def save(self, active: int | None = None) -> None:
         text = _SHEETS.sub(lambda m: m.group(0)[: m.start(1) - m.start(0)] + "".join(s.tag for s in self.sheets) + "</sheets>",
                            self.text, count=1)
@@ -445,6 +465,14 @@ _S = re.compile(rb'\ss\s*=\s*["\'](\d+)["\']')
 _CELL_AT = re.compile(rb"<c\b([^>]*?)(?:/>|>.*?</c>)", re.DOTALL)
 _DATA = re.compile(rb"<(?:\w+:)?sheetData\b[^>]*?(/?)>")
 _DATA_END = re.compile(rb"</(?:\w+:)?sheetData>")
+_FORMULA = re.compile(rb"<(?:\w+:)?f\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?f>)", re.DOTALL)
+_CACHED = re.compile(rb"<(?:\w+:)?v\b[^>]*>(.*?)</(?:\w+:)?v>", re.DOTALL)
+_SHARED = re.compile(rb'\st\s*=\s*["\']shared["\']')
+_SI = re.compile(rb'\ssi\s*=\s*["\'](\d+)["\']')
+_QUOTED = re.compile(rb'"[^"]*"')
+# What a formula reaches outside the workbook with: a DDE link (cmd|'...'!A0), another file ([1]),
+# the web, or a code library; found in its text without its string literals.
+_OUTSIDE = re.compile(rb"\||\[\d+\]|\b(?:_xlfn\.)?(?:WEBSERVICE|CALL|REGISTER(?:\.ID)?|EXEC)\s*\(", re.IGNORECASE)
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\sref\s*=\s*["\']([A-Za-z$]+\d+):([A-Za-z$]+\d+)["\']')
 
 
@@ -476,6 +504,9 @@ class SheetXml:
         self.edits: list[tuple[int, int, bytes]] = []
         self.rows: dict[int, _Row] = {}
         self._cells: dict[tuple[int, int], list] = {}  # (row, col) -> [style, body, kind] to write
+        self._masters: set[bytes] = set()  # shared formulas neutralised (their si)
+        self.dropped = False  # a formula reaching outside the workbook was removed
+        self.neutralised = False  # an input cell's formula was written as its text
         self.data = _DATA.search(xml)
         if self.data is None:
             return
@@ -582,6 +613,42 @@ class SheetXml:
             self.edits.append((self.data.end() - 2, self.data.end(), b">"))  # <sheetData/> opened
             self.edits.append((self.data_end, self.data_end, b"</sheetData>"))
 
+    def neutralise(self, row: int, col: int) -> None:
+        """An input cell's formula replaced by its text (``=...`` as text, never a formula): what it
+        showed is not read as a number, and nothing it names (a DDE link, another file) runs when
+        the copy is opened. The cells sharing its formula keep their last values."""
+        found = self.cell(row, col)
+        formula = _FORMULA.search(self.xml, found.start, found.end) if found else None
+        if formula is None:
+            return
+        if _SHARED.search(formula.group(1)) and (si := _SI.search(formula.group(1))):
+            self._masters.add(si.group(1))
+        cached = _CACHED.search(self.xml, found.start, found.end)
+        text = formula.group(2) or (cached.group(1) if cached else b"")
+        shown = html.unescape(text.decode("utf-8", "replace"))
+        self.neutralised = True
+        self.set_cell(row, col, b'<is><t xml:space="preserve">' + utf8(esc("=" + shown if formula.group(2) else shown)) + b"</t></is>",
+                      "inlineStr")
+
+    def _drop_live(self) -> None:
+        """Formulas that reach outside the workbook (DDE ``cmd|'...'!A0``, ``[1]`` links, WEBSERVICE)
+        lose their formula and keep their last value, as do cells sharing a neutralised formula."""
+        if self.data is None or not (self._masters or _OUTSIDE.search(self.xml, self.data.end(), self.data_end)):
+            return
+        replaced = sorted((start, end) for start, end, new in self.edits if end > start)
+        starts = [start for start, _ in replaced]
+        for m in _FORMULA.finditer(self.xml, self.data.end(), self.data_end):
+            text = _QUOTED.sub(b"", m.group(2) or b"")
+            si = _SI.search(m.group(1))
+            if not (_OUTSIDE.search(text) or (si and si.group(1) in self._masters)):
+                continue
+            at = bisect.bisect_right(starts, m.start()) - 1
+            if at < 0 or replaced[at][1] <= m.start():  # not inside a cell already rewritten
+                self.edits.append((m.start(), m.end(), b""))
+                self.dropped = True
+                if si and _SHARED.search(m.group(1)):
+                    self._masters.add(si.group(1))  # its cells after it lose their formula too
+
     def merges(self) -> list[tuple[int, int, int, int]]:
         """Merged ranges as (first row, first col, last row, last col)."""
         out = []
@@ -596,6 +663,7 @@ class SheetXml:
 
     def to_bytes(self) -> bytes:
         self._flush()
+        self._drop_live()
         if not self.edits:
             return self.xml
         out, pos = [], 0

@@ -16,6 +16,8 @@ from nianbao.spec import load_spec
 from nianbao.values import Values
 
 # The entries of a template's hidden record that a result keeps: what it was made as, and for whom.
+# Issues of an input cell that may hold a formula (a cached error comes from one): the copy writes it as text.
+FORMULA_ISSUES = ("formula", "formula_no_cache", "error_value")
 IDENTITY = ("format", "template_version", "fingerprint", "roster_code", "roster_office", "roster_year", "distribution")
 
 
@@ -39,6 +41,7 @@ class Result:
     # Cells of an imported report the importer could not locate (key -> why): a limit of the
     # reading, not an error of the report. A result with any is a partial check.
     unread: dict[str, str] = field(default_factory=dict)
+    formulas: list[tuple[str, str]] = field(default_factory=list)  # input cells holding a formula (sheet, A1), not read
 
     @property
     def errors(self) -> int:
@@ -139,6 +142,7 @@ def describe(result: Result, values: Values) -> Result:
     result.year = year if isinstance(year, int) else None
     result.identity = {k: v for k, v in values.meta.items() if k in IDENTITY}
     result.unread = dict(values.unread)
+    result.formulas = [values.where[k] for k, c in values.issues.items() if c.issue in FORMULA_ISSUES and k in values.where]
     return result
 
 
