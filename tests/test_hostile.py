@@ -372,6 +372,27 @@ def test_an_out_folder_inside_the_input_folder_is_not_checked_again(good, tmp_pa
     assert [Path(f["path"]).name for f in json.loads(again.stdout)["files"]] == ["r.xlsx"]
 
 
+def test_a_broken_rule_file_is_one_line_of_its_own_not_a_failure_of_every_workbook(good, tmp_path):
+    """A rule without its title in a rule file NIANBAO_FORMATS adds: the run stops before any file
+    with one line naming the file, the rule and the field, and its own exit code (3, not the 2 of
+    files that could not be checked); through the API, a file's reason names the rule file too."""
+    (tmp_path / "formats" / "rules").mkdir(parents=True)
+    (tmp_path / "formats" / "rules" / "common.yaml").write_text("rules:\n  - id: B999\n    check: t3.new.natural == 1\n", encoding="utf-8")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n in range(3):
+        shutil.copyfile(good, folder / f"r{n}.xlsx")
+    env = os.environ | {"NIANBAO_FORMATS": str(tmp_path / "formats")}
+    run = _cli("check", folder, "--out", tmp_path / "out", env=env)
+    assert run.returncode == 3 and "Traceback" not in run.stdout + run.stderr, run.stderr
+    (line,) = [line for line in (run.stdout + run.stderr).splitlines() if line.strip()]
+    assert "common.yaml" in line and "B999" in line and "title" in line and "r0.xlsx" not in line
+    assert not (tmp_path / "out" / "汇总.xlsx").exists()
+    alone = subprocess.run([sys.executable, "-c", "import sys, nianbao; print(nianbao.check(sys.argv[1]).reason)", str(folder / "r0.xlsx")],
+                           capture_output=True, text=True, timeout=120, env=env)
+    assert "common.yaml" in alone.stdout and "B999" in alone.stdout and "文件可能已损坏" not in alone.stdout, alone.stdout + alone.stderr
+
+
 def test_a_rule_file_of_aliases_is_refused_at_once():
     """An alias bomb (nine lines, 10^9 items when expanded) is refused when the file is read."""
     import resource

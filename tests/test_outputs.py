@@ -110,7 +110,7 @@ def test_a_broken_rule_file_is_one_line_in_every_command(tmp_path):
     (tmp_path / "rules" / "common.yaml").write_text("rules:\n  - id: B999\n    check: t3.new.natural ==\n", encoding="utf-8")
     run = subprocess.run([sys.executable, "-m", "nianbao", "rules", "list"], capture_output=True, text=True, timeout=120,
                          env=os.environ | {"NIANBAO_FORMATS": str(tmp_path)})
-    assert run.returncode == 2 and "规则或格式文件有误" in run.stderr and "Traceback" not in run.stderr, run.stderr
+    assert run.returncode == 3 and "规则或格式文件有误" in run.stderr and "Traceback" not in run.stderr, run.stderr
 
 
 def test_a_run_missing_its_previous_folder_says_so(tmp_path, cli):

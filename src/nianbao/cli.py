@@ -603,6 +603,9 @@ def rules_test():
         raise typer.Exit(1)
 
 
+CONFIG_ERROR = 3  # a rule or format file is broken: no file was checked (2 says some files could not be)
+
+
 def _terminated(signum, frame) -> None:
     raise KeyboardInterrupt  # so a SIGTERM stops the workers and writes nothing partial, as Ctrl-C does
 
@@ -639,7 +642,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except (RuleError, SpecError) as exc:  # our own configuration is broken: stop, clearly
         err.print(f"[red]规则或格式文件有误：[/red]{escape(str(exc))}")
-        sys.exit(2)
+        sys.exit(CONFIG_ERROR)
     except Exception as exc:  # a bug of ours: say so in one line; NIANBAO_DEBUG=1 shows the traceback
         if os.environ.get("NIANBAO_DEBUG") == "1":
             raise

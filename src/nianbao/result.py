@@ -12,7 +12,8 @@ from nianbao.explanations import Explanation, is_open
 from nianbao.files import describe_os_error
 from nianbao.findings import ERROR, WARNING, Finding
 from nianbao.read import ReadError
-from nianbao.spec import load_spec
+from nianbao.rules.compile import RuleError
+from nianbao.spec import SpecError, load_spec
 from nianbao.values import Values
 
 # The entries of a template's hidden record that a result keeps: what it was made as, and for whom.
@@ -125,6 +126,8 @@ def failure_reason(exc: BaseException) -> str:
     """Why a file could not be checked, in one line of Chinese, whatever went wrong."""
     if isinstance(exc, ReadError):
         return str(exc)
+    if isinstance(exc, (RuleError, SpecError)):  # ours, the same for every file: named, never blamed on the file
+        return f"规则或格式文件有误（不是此文件的问题）：{exc}"
     if isinstance(exc, MemoryError):
         return "文件过大或结构异常，读取时内存不足"
     if isinstance(exc, RecursionError):
