@@ -44,3 +44,15 @@ def verdict(instance: Instance, condition, current: dict, previous: dict) -> tup
 def guards_hold(instance: Instance, current: dict, previous: dict) -> bool:
     """Whether every ``when`` of the instance holds (raises Unknown when one cannot be worked out)."""
     return all(verdict(instance, w, current, previous)[0] for w in instance.when)
+
+
+def left_sides(instance: Instance, current: dict) -> list:
+    """The left side of each comparison of ``value == 0 and ...`` (how the text kinds declare the
+    sums they compare with), or None where a cell it reads has no value."""
+    sides = []
+    for part in instance.condition.parts:
+        try:
+            sides.append(evaluate_linear(instance.linear[id(part)][0], current, {}))
+        except (Unknown, KeyError):
+            sides.append(None)
+    return sides

@@ -13,13 +13,17 @@ _GAP = r"[^，。；;,.！!？?]{0,12}?"  # "…" in a pattern: a few characters
 _UNIT = "[件宗起个份]"
 
 
+_INTEGER = r"(\d+)"
+DECIMAL = r"(\d+(?:\.\d+)?)"  # a percentage as printed: 30.80
+
+
 @cache
-def pattern(text: str) -> re.Pattern:
+def pattern(text: str, number: str = _INTEGER) -> re.Pattern:
     """A declared pattern as a regular expression: {n} is the number, … a short gap within one
     sentence, 件 any counting word reports use (件 宗 起 个 份), the rest literal, folded as plain()
     folds the text (a pattern's “，答复” matches the text's “，答复”)."""
     parts = re.split(r"(\{n\}|…|件)", text)
-    return re.compile("".join(r"(\d+)" if p == "{n}" else _GAP if p == "…" else _UNIT if p == "件" else re.escape(plain(p)) for p in parts))
+    return re.compile("".join(number if p == "{n}" else _GAP if p == "…" else _UNIT if p == "件" else re.escape(plain(p)) for p in parts))
 
 
 def plain(text: str) -> str:
@@ -34,6 +38,14 @@ def plain(text: str) -> str:
         import zhconv
 
         return zhconv.convert(text, "zh-cn")
+
+
+_SENTENCE = re.compile(r"[^。！？!?]+")  # a sentence ends at its full stop; commas and semicolons stay inside
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a plain() text."""
+    return _SENTENCE.findall(text)
 
 
 def plain_sections(values) -> dict[str, str]:

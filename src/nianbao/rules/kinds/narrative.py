@@ -6,22 +6,11 @@ from __future__ import annotations
 
 from nianbao.findings import Hit, format_number
 from nianbao.rules.compile import compile_expressions
-from nianbao.rules.expr import Unknown, evaluate_linear
+from nianbao.rules.evaluate import left_sides
 from nianbao.rules.kinds.base import Field, Kind, as_tuple, register
 from nianbao.rules.text import TEXT_FIELD, check_sections, pattern, plain_sections
 
 SEVERAL = "N300"  # the reported rule for several different numbers in one report's text
-
-
-def _readings(instance, current: dict) -> list:
-    """The table values, one per reading that can be worked out: the left sides of ``value == 0 and ...``."""
-    readings = []
-    for part in instance.condition.parts:
-        try:
-            readings.append(evaluate_linear(instance.linear[id(part)][0], current, {}))
-        except (Unknown, KeyError):
-            continue
-    return readings
 
 
 def _hit(rule, rules, instance, readings: list, found: list) -> Hit | None:
@@ -62,7 +51,7 @@ class Narrative(Kind):
         hits = []
         for rule in chosen:
             (instance,) = rules.instances[rule.id]
-            readings = _readings(instance, values.data)
+            readings = [v for v in left_sides(instance, values.data) if v is not None]
             found = [(int(m.group(1)), m.group(0), key) for key in rule.text if key in plain
                      for p in rule.patterns for m in pattern(p).finditer(plain[key])]
             if readings and found and (hit := _hit(rule, rules, instance, readings, found)):

@@ -10,9 +10,7 @@ import re
 from nianbao.findings import Hit, format_number
 from nianbao.rules.expr import ExprError, Unknown, evaluate, holds, parse_condition, refs
 from nianbao.rules.kinds.base import Field, Kind, as_tuple, register
-from nianbao.rules.text import TEXT_FIELD, check_sections, pattern, plain_sections
-
-_SENTENCE = re.compile(r"[^。！？!?]+")  # a sentence ends at its full stop; commas and semicolons stay inside
+from nianbao.rules.text import TEXT_FIELD, check_sections, pattern, plain_sections, sentences
 
 
 def _conditions(rule) -> list:
@@ -88,7 +86,7 @@ class Tally(Kind):
         for rule in chosen:
             conditions = _conditions(rule)
             for key in (k for k in rule.text if k in plain):
-                hit = next(filter(None, (self._sentence(rules, rule, conditions, key, s.group(0)) for s in _SENTENCE.finditer(plain[key]))), None)
+                hit = next(filter(None, (self._sentence(rules, rule, conditions, key, s) for s in sentences(plain[key]))), None)
                 if hit:
                     hits.append(hit)
                     break
