@@ -20,6 +20,7 @@ from pathlib import Path
 from nianbao.batch import read_many
 from nianbao.files import Destinations, atomic_path, close_workbook, listing_workbook
 from nianbao.layout import form_layout
+from nianbao.listing import Cell, Listing, sheet_formats
 from nianbao.live_layer import last_year_cells, last_year_keys
 from nianbao.pairing import Checked, LastYear
 from nianbao.result import failure_reason
@@ -27,7 +28,6 @@ from nianbao.roster import MATCHES, Office, Offices, Roster
 from nianbao.rules.catalogue import prefills, ruleset
 from nianbao.spec import FormSpec
 from nianbao.stamp import placeholder, stamp
-from nianbao.summary import printable, sheet_formats
 from nianbao.workers import Failure, Pool, worker_count
 
 LIST_XLSX = "下发清单.xlsx"
@@ -195,29 +195,21 @@ def write_list(distribution: Distribution, path: Path, links: dict[str, str]) ->
     its upload link when the round has them."""
     spec = distribution.spec
     prefilled = sum(bool(s.prefilled) for s in distribution.sent)
+    header = ["序号", "编码", "机关名称", "文件", "上年结转预填", "预填来源或未预填原因", "预填的单元格", "联系人", "联系电话"]
+    header += ["上传链接"] if links else []
+    rows = []
+    for i, sent in enumerate(distribution.sent, 1):
+        cells = "；".join(f"{spec.cells[k].column_label}={v}" for k, v in sent.prefilled.items())
+        status = "无法写出：" + sent.reason if sent.reason else ("是" if sent.prefilled else "否")
+        link = links.get(sent.office.name)
+        rows.append([i, sent.office.code, sent.office.name, sent.path.name if sent.path else "", status, sent.note, cells,
+                     sent.office.contact, sent.office.phone] + ([Cell(link, "link", link) if link else ""] if links else []))
     with atomic_path(path) as tmp:
         wb = listing_workbook(tmp)
-        formats = sheet_formats(wb)
-        bold, wrap, title = formats["bold"], formats["wrap"], formats["title"]
-        ws = wb.add_worksheet("下发清单")
-        ws.write(0, 0, f"{distribution.year} 年度报告模板下发清单：{len(distribution.sent)} 个机关，"
-                       f"其中 {prefilled} 个按上一年度报告预填了“上年结转”", title)
-        ws.write(1, 0, f"格式：{spec.title}（{spec.notice}）；模板版本 {spec.template_version}；下发编号 {distribution.id}；"
-                       f"{dt.date.today().isoformat()}")
-        header = ["序号", "编码", "机关名称", "文件", "上年结转预填", "预填来源或未预填原因", "预填的单元格", "联系人", "联系电话"]
-        header += ["上传链接"] if links else []
-        ws.write_row(3, 0, header, bold)
-        for i, sent in enumerate(distribution.sent, 1):
-            cells = "；".join(f"{spec.cells[k].column_label}={v}" for k, v in sent.prefilled.items())
-            status = "无法写出：" + sent.reason if sent.reason else ("是" if sent.prefilled else "否")
-            ws.write_row(3 + i, 0, [i, sent.office.code, sent.office.name, sent.path.name if sent.path else "", status, sent.note, cells,
-                                    sent.office.contact, sent.office.phone], wrap)
-            if sent.office.name in links:
-                ws.write_url(3 + i, 9, links[sent.office.name], string=links[sent.office.name])
-        for col, width in enumerate((6, 10, 30, 44, 12, 50, 40, 10, 14, 60)):
-            ws.set_column(col, col, width)
-        ws.freeze_panes(4, 0)
-        ws.autofilter(3, 0, 3 + len(distribution.sent), len(header) - 1)
-        printable(ws, 3)
+        Listing(wb, sheet_formats(wb), "下发清单", [5, 10, 24, 34, 12, 44, 30, 10, 16, 60]).title(
+            f"{distribution.year} 年度报告模板下发清单：{len(distribution.sent)} 个机关，"
+            f"其中 {prefilled} 个按上一年度报告预填了“上年结转”").title(
+            f"格式：{spec.title}（{spec.notice}）；模板版本 {spec.template_version}；下发编号 {distribution.id}；"
+            f"{dt.date.today().isoformat()}", "note").table(header, rows).finish()
         close_workbook(wb)
     return path

@@ -21,13 +21,13 @@ PAGE = 150  # column width units across an A4 landscape page at a reasonable pri
 
 
 def sheet_formats(wb) -> dict:
-    """The formats of nianbao's listing workbooks: header, wrapped text, title, and a fill per status."""
+    """The formats of nianbao's listing workbooks: header, wrapped text, title, and a fill per status (("fills", status))."""
     return {"bold": wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True, "valign": "top"}),
             "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
             "title": wb.add_format({"bold": True, "font_size": 13, "text_wrap": True, "valign": "top"}),
             "note": wb.add_format({"text_wrap": True, "valign": "top", "font_color": "#404040"}),
             "link": wb.add_format({"text_wrap": True, "valign": "top", "font_color": "#0563C1", "underline": 1}),
-            "fills": {s: wb.add_format({"bg_color": c, "valign": "top", "text_wrap": True}) for s, c in FILLS.items()}}
+            **{("fills", s): wb.add_format({"bg_color": c, "valign": "top", "text_wrap": True}) for s, c in FILLS.items()}}
 
 
 def printable(ws, header_row: int) -> None:

@@ -20,12 +20,12 @@ from nianbao.collect import NEEDS_FIXING, ROSTER_STATUS, Collection
 from nianbao.explanations import insufficient
 from nianbao.files import SUMMARY_FILES, Destinations, atomic_path, close_workbook, inert_text, json_text, listing_workbook, shown
 from nianbao.findings import ERROR
-from nianbao.listing import FILLS, Cell, Listing, copy_cell, printable, sheet_formats
+from nianbao.listing import Cell, Listing, copy_cell, sheet_formats
 from nianbao.result import Result
 from nianbao.roster import MATCHES
 from nianbao.rules.catalogue import all_rules
 
-__all__ = ["FILLS", "SUMMARY_XLSX", "printable", "sheet_formats", "write_summary"]
+__all__ = ["SUMMARY_XLSX", "write_summary"]
 
 SUMMARY_XLSX = SUMMARY_FILES[0]
 STATUS = {"clean": "通过", "warnings": "有提示", "explained": "提示均已说明", "errors": "有错误", "failed": "无法检查"}
@@ -238,7 +238,6 @@ def write_xlsx(results: list[Result], path: Path, collection: Collection | None 
     with atomic_path(path) as tmp:
         wb = listing_workbook(tmp)
         formats = sheet_formats(wb)
-        formats |= {("fills", s): f for s, f in formats["fills"].items()}
         if collection is not None:
             _roster_sheet(wb, formats, collection, out_dir)
             _returns_sheet(wb, formats, collection, out_dir)

@@ -9,9 +9,10 @@ from pathlib import Path
 from nianbao.collect import ROSTER_STATUS
 from nianbao.discovery import copy_name
 from nianbao.files import Destinations, atomic_path, close_workbook, listing_workbook
+from nianbao.listing import Cell, Listing, sheet_formats
 from nianbao.round.store import Round
-from nianbao.round.view import REVIEW, RoundView, round_view
-from nianbao.summary import printable, sheet_formats, write_summary
+from nianbao.round.view import REVIEW, RoundView, local_time, round_view
+from nianbao.summary import write_summary
 
 REMINDERS_XLSX = "催报.xlsx"
 
@@ -38,24 +39,16 @@ def export(store: Round, out_dir: Path, destinations: Destinations | None = None
 def write_reminders(view: RoundView, path: Path) -> Path:
     """催报.xlsx: the offices that have not reported, or must fix what they sent, with their contacts."""
     due = [v for v in view.offices if v.status == "missing" or v.needs_fixing]
+    rows = []
+    for n, v in enumerate(due, 1):
+        office, status = v.record.office, ROSTER_STATUS[v.status]
+        rows.append([n, office.code, office.name, Cell(status, ("fills", status)), REVIEW.get((v.review or {}).get("kind"), ""), v.late,
+                     local_time(v.latest.received_at) if v.latest else "", office.contact, office.phone])
     with atomic_path(path) as tmp:
         wb = listing_workbook(tmp)
-        formats = sheet_formats(wb)
-        ws = wb.add_worksheet("催报")
-        ws.write(0, 0, f"{view.year or ''} 年度报告催报名单：未报送 {sum(v.status == 'missing' for v in due)} 个，"
-                       f"需要修改 {sum(v.status != 'missing' for v in due)} 个", formats["title"])
-        header = ["序号", "编码", "机关名称", "状态", "审核", "逾期", "最近报送", "联系人", "联系电话"]
-        ws.write_row(2, 0, header, formats["bold"])
-        for n, v in enumerate(due, 1):
-            office = v.record.office
-            status = ROSTER_STATUS[v.status]
-            ws.write_row(2 + n, 0, [n, office.code, office.name], formats["wrap"])
-            ws.write(2 + n, 3, status, formats["fills"][status])
-            ws.write_row(2 + n, 4, [REVIEW.get((v.review or {}).get("kind"), ""), v.late, v.latest.received_at if v.latest else "",
-                                    office.contact, office.phone], formats["wrap"])
-        for col, width in enumerate((6, 10, 30, 12, 10, 10, 22, 12, 16)):
-            ws.set_column(col, col, width)
-        ws.autofilter(2, 0, 2 + len(due), len(header) - 1)
-        printable(ws, 2)
+        Listing(wb, sheet_formats(wb), "催报", [5, 10, 24, 12, 10, 10, 22, 10, 16]).title(
+            f"{view.year or ''} 年度报告催报名单：未报送 {sum(v.status == 'missing' for v in due)} 个，"
+            f"需要修改 {sum(v.status != 'missing' for v in due)} 个").table(
+            ["序号", "编码", "机关名称", "状态", "审核", "逾期", "最近报送", "联系人", "联系电话"], rows).finish()
         close_workbook(wb)
     return path

@@ -40,6 +40,11 @@ def apply_explanations(result: Result, written: dict[str, ExplanationRecord], re
     return result
 
 
+def local_time(at: str | None) -> str:
+    """A stored UTC time as a supervisor reads it: local, to the minute."""
+    return dt.datetime.fromisoformat(at).astimezone().strftime("%Y-%m-%d %H:%M") if at else ""
+
+
 def lateness(received_at: str | None, deadline: str | None, grace: str | None, today: dt.date | None = None) -> str:
     """"" (in time or no deadline), "宽限期内" or "逾期": by the day received (local time), or today when nothing was."""
     if not deadline:

@@ -7,7 +7,6 @@ result in one transaction. Every page is server-rendered HTML with this server's
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import os
@@ -33,7 +32,7 @@ from nianbao.round.checking import check_upload
 from nianbao.round.distribution import office_link
 from nianbao.round.export import REMINDERS_XLSX, export
 from nianbao.round.store import OfficeRecord, Round, RoundError, password_ok
-from nianbao.round.view import REVIEW, OfficeView, round_view
+from nianbao.round.view import REVIEW, OfficeView, local_time, round_view
 from nianbao.serve.security import LOGIN_COOKIE, SESSION_COOKIE, BodyLimit, SecurityHeaders, attachment, basic_password, sniff
 
 HERE = Path(__file__).parent
@@ -48,12 +47,8 @@ COMMENTS = ("returned", "approved", "explanation_rejected")
 _env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
 
 
-def _local(at: str | None) -> str:
-    return dt.datetime.fromisoformat(at).astimezone().strftime("%Y-%m-%d %H:%M") if at else ""
-
-
 def _page(name: str, http_status: int = 200, **context) -> HTMLResponse:
-    common = {"statuses": ROSTER_STATUS, "reviews": REVIEW, "events": EVENTS, "local": _local}
+    common = {"statuses": ROSTER_STATUS, "reviews": REVIEW, "events": EVENTS, "local": local_time}
     return HTMLResponse(_env.get_template(name).render(**common, **context), status_code=http_status)
 
 
