@@ -1,7 +1,7 @@
 """Time and peak memory for every hostile input (zip bombs, sheets read as calamine reads them,
-long lines, PDF bombs, deep and unclosed web pages, a 100 MB text), each checked in a fresh
-process; then one batch of --files files holding every hostile case among good ones, through the
-real CLI, with the peak of its whole process tree (parent and workers).
+long lines, PDF bombs, deep and unclosed web pages, a 100 MB text, what only the copy reads), each
+checked in a fresh process with its annotated copy written when it was checked; then one batch
+of --files files holding every hostile case among good ones, through the real CLI, with the peak of its whole process tree (parent and workers).
 
     python benchmarks/hostile.py --files 500 --folder /tmp/nianbao-hostile
     python benchmarks/hostile.py --distinct 20000 --copies-of-one 2000   # the two scale batches only
@@ -39,7 +39,8 @@ def alone(good: Path, folder: Path) -> None:
     inputs.append(("sheets-499 (under limit)", many_sheets(484)(good, folder)))  # 15 sheets of the template + 484
     for name, path in inputs:
         result = check_alone(path)
-        print(f"{name:26} {path.stat().st_size / 1024:8.0f}K {result.seconds:8.2f} {result.peak_mib:9d}  {result.status} {result.reason[:70]}")
+        copy = f"; copy: {result.copy[:60]}" if result.copy else ""
+        print(f"{name:26} {path.stat().st_size / 1024:8.0f}K {result.seconds:8.2f} {result.peak_mib:9d}  {result.status} {result.reason[:70]}{copy}")
 
 
 def batch(good: Path, folder: Path, files: int) -> None:

@@ -357,6 +357,53 @@ def dde_formula(good: Path, folder: Path) -> Path:
     })
 
 
+# --- what only the annotated copy reads: merges, links, notes, formats ------------------------------
+
+FAR_RANGE = "K40:XFD1048576"  # 17 billion cells from the row under 表三
+
+
+def _in_table_sheet(good: Path, dest: Path, edit: Callable[[bytes], bytes]) -> Path:
+    return rewrite(good, dest, {_part(good, NEW_NATURAL.sheet): edit})
+
+
+def merge_far(good: Path, folder: Path) -> Path:
+    """One more merged range of 表三, over K40:XFD1048576."""
+    return _in_table_sheet(good, folder / "merge-far.xlsx", lambda d: re.sub(rb"(<mergeCells\b[^>]*>)", rb'\1<mergeCell ref="' + FAR_RANGE.encode()
+                                                                              + b'"/>', d, count=1))
+
+
+def hyperlink_far(good: Path, folder: Path) -> Path:
+    """A link over K40:XFD1048576 of 表三."""
+    link = f'<hyperlinks><hyperlink ref="{FAR_RANGE}" location="\'说明\'!A1" display="x"/></hyperlinks>'.encode()
+    return _in_table_sheet(good, folder / "hyperlink-far.xlsx", lambda d: d.replace(b"<pageMargins", link + b"<pageMargins", 1))
+
+
+def many_comments(n: int):
+    """``n`` notes on 表三 (a comments part of about 14 MB for 200,000)."""
+    def make(good: Path, folder: Path) -> Path:
+        part = _part(good, NEW_NATURAL.sheet)
+        rels = part.replace("worksheets/", "worksheets/_rels/") + ".rels"
+        body = b"".join(b'<comment ref="A%d" authorId="0"><text><t>x</t></text></comment>' % (i + 1) for i in range(n))
+        comments = (b'<?xml version="1.0"?><comments xmlns="' + _MAIN.encode() + b'"><authors><author>x</author></authors><commentList>'
+                    + body + b"</commentList></comments>")
+        relation = (b'<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                    b'<Relationship Id="rIdC1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/comments" '
+                    b'Target="../comments9.xml"/></Relationships>')
+        types = b'<Override PartName="/xl/comments9.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"/>'
+        return rewrite(good, folder / f"comments-{n}.xlsx", {"[Content_Types].xml": lambda d: d.replace(b"</Types>", types + b"</Types>")},
+                       {rels: relation, "xl/comments9.xml": comments})
+    return make
+
+
+def many_formats(n: int):
+    """``n`` cell formats (<xf>) in styles.xml (about 29 MB for 500,000, under the part limit)."""
+    def make(good: Path, folder: Path) -> Path:
+        xfs = b'<cellXfs count="%d">' % n + b'<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>' * n + b"</cellXfs>"
+        styles = {"xl/styles.xml": lambda d: re.sub(rb"<cellXfs\b.*?</cellXfs>", xfs, d, count=1, flags=re.S)}
+        return rewrite(good, folder / f"formats-{n}.xlsx", styles)
+    return make
+
+
 # --- file names ------------------------------------------------------------------------------------
 
 def named(name: str | bytes, suffix: str = ".xlsx"):
@@ -594,24 +641,35 @@ def peak():  # MiB; VmHWM starts afresh at exec, where ru_maxrss keeps the forki
 
 start = time.monotonic()
 result = nianbao.check(sys.argv[1])
-print(result.status, time.monotonic() - start, peak(), (result.reason or "").replace("|", "/"), sep="|")
+copy = ""
+if result.status != "failed":  # and its annotated copy, as a batch writes it
+    import tempfile
+    from pathlib import Path
+    from nianbao.batch import _annotate_one
+
+    with tempfile.TemporaryDirectory() as tmp:
+        written = _annotate_one((Path(sys.argv[1]), result, Path(tmp, "copy.xlsx")))
+        copy = "ok" if isinstance(written, Path) else written.reason
+print(result.status, time.monotonic() - start, peak(), (result.reason or "").replace("|", "/"), copy.replace("|", "/"), sep="|")
 """
 
 
 @dataclass(frozen=True)
 class Alone:
-    """One file checked in a fresh process: its status and reason, seconds, and peak memory."""
+    """One file checked in a fresh process, and its annotated copy written when it was checked: its
+    status and reason, seconds, peak memory, and "ok" or why the copy was not written."""
 
     status: str
     seconds: float
     peak_mib: int
     reason: str
+    copy: str
 
 
 def check_alone(path: Path) -> Alone:
     run = subprocess.run([sys.executable, "-c", _ALONE, str(path)], capture_output=True, text=True, timeout=600)
-    status, seconds, peak, reason = run.stdout.strip().split("|")
-    return Alone(status, float(seconds), int(peak), reason)
+    status, seconds, peak, reason, copy = run.stdout.strip().split("|")
+    return Alone(status, float(seconds), int(peak), reason, copy)
 
 
 def _tree_rss(pid: int) -> int:
@@ -674,6 +732,7 @@ class Case:
     partial: bool = False  # the checked file must have cells the importer could not read
     bomb: bool = False  # measured by benchmarks/hostile.py
     listed: str | None = None  # in a batch, the file is listed unchecked with a reason containing this
+    copy: str | None = None  # the file is checked, its annotated copy refused with a reason containing this
 
 
 CASES = [
@@ -745,6 +804,10 @@ CASES = [
     *[Case(f"format{suffix}", other_format(suffix), why) for suffix, why in
       ((".et", "WPS 表格文件"), (".ett", "WPS 表格模板"), (".ods", "OpenDocument"), (".csv", "CSV"), (".xlsb", ".xlsb"),
        (".xltx", "模板文件"), (".doc", "旧版 Word"), (".wps", "WPS 文字"))],
+    Case("merge-far", merge_far, bomb=True),
+    Case("hyperlink-far", hyperlink_far, bomb=True),
+    Case("comments-200000", many_comments(200_000), bomb=True, copy="批注"),
+    Case("formats-500000", many_formats(500_000), bomb=True, copy="单元格格式"),
     Case("trailing-space", named("trailing", ".xlsx ")),
     Case("named-like-a-copy", named("某局.检查")),  # what an office returns after fixing its copy
     Case("named-like-the-summary", named("汇总")),

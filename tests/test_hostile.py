@@ -64,6 +64,10 @@ def test_bombs_are_refused_with_little_memory(case, good, tmp_path):
     path = case.make(good, tmp_path)
     alone = check_alone(path)
     assert alone.peak_mib < 500, f"{case.name}: peak {alone.peak_mib} MiB"
+    if case.copy:
+        assert alone.status != "failed" and case.copy in alone.copy, alone.copy
+    elif alone.status != "failed":
+        assert alone.copy == "ok", alone.copy
     if case.reason:
         assert alone.status == "failed" and case.reason in alone.reason, alone.reason
     else:
@@ -198,6 +202,34 @@ def test_the_copy_of_a_web_formula_fetches_nothing_in_libreoffice(good, tmp_path
     assert hits == []
     opened = load_workbook(tmp_path / "lo" / copy.name)
     assert opened[NEW_NATURAL.sheet][NEW_NATURAL.address].value == "=" + fetch
+
+
+_SWAP = """
+import os, sys
+from pathlib import Path
+import nianbao
+from nianbao.batch import _annotate_one
+
+path, bomb, dest = map(Path, sys.argv[1:])
+result = nianbao.check(path)
+os.replace(bomb, path)  # between the check and its copy, as a batch's two stages are
+written = _annotate_one((path, result, dest))
+print(result.status, getattr(written, "reason", "written"))
+"""
+
+
+@pytest.mark.slow
+def test_a_file_swapped_for_a_bomb_after_its_check_gets_no_copy(good, tmp_path):
+    """The copy is made from bytes read once and bounded again: a workbook replaced by a zip bomb
+    after its check costs what the bomb costs a check, and no copy is written."""
+    from .hostile import _bomb
+
+    path = tmp_path / "r.xlsx"
+    shutil.copyfile(good, path)
+    bomb = _bomb("xl/worksheets/sheet1.xml")(good, tmp_path)
+    run, _, peak = run_measured([sys.executable, "-c", _SWAP, str(path), str(bomb), str(tmp_path / "r.检查.xlsx")], timeout=120)
+    assert run.stdout.startswith("clean ") and "超出处理上限" in run.stdout and "未写出批注副本" in run.stdout, run.stdout + run.stderr
+    assert peak < 500 and not (tmp_path / "r.检查.xlsx").exists()
 
 
 def test_a_full_disk_fails_the_writes_not_the_run(good, tmp_path):

@@ -42,6 +42,8 @@ class Limits:
     # A dense page of a real report shows under 3,000 bytes in under 6,000 operators.
     pdf_page_text: int = 25_000
     pdf_page_operators: int = 25_000
+    styles: int = 100_000  # cell formats, fonts, fills and borders of a workbook (Excel keeps at most 64,000 cell formats)
+    notes: int = 20_000  # notes (comments) and note shapes the annotated copy parses (a report has under 100)
     seconds: float = 60.0  # one file in a batch, from reading to its annotated copy
 
 

@@ -24,7 +24,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nianbao.limits import LIMITS, Limits, check_workbook, read_file
+from nianbao.limits import LIMITS, LimitError, Limits, check_workbook, read_file
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -137,6 +137,21 @@ def _deflated(name: str, data: bytes) -> _Member:
                    time.localtime()[:6])
 
 
+_STYLE_ITEM = re.compile(rb"<(?:\w+:)?(?:xf|font|fill|border)[\s/>]")
+_NOTE_ITEM = re.compile(rb"<(?:\w+:)?comment[\s/>]|<v:shape[\s/>]")
+
+
+def _check_counts(parts: dict[str, bytes], limits: Limits) -> None:
+    """Refuse formats and notes by the hundred thousand before any is parsed: the copy reads them
+    all (a real report has a few hundred formats and a few notes)."""
+    styles = len(_STYLE_ITEM.findall(parts.get("xl/styles.xml", b"")))
+    if styles > limits.styles:
+        raise LimitError(f"工作簿有 {styles} 个单元格格式、字体、填充和边框，超过上限 {limits.styles}")
+    notes = sum(len(_NOTE_ITEM.findall(data)) for name, data in parts.items() if b"<comment" in data or name.lower().endswith(".vml"))
+    if notes > limits.notes:
+        raise LimitError(f"工作簿有 {notes} 条批注和批注框，超过上限 {limits.notes}")
+
+
 class Package:
     """A package read once and bounded; parts are read from what the bounding inflated, edited
     in memory, and ``save`` writes the result, every other member copied as stored in ``data``."""
@@ -145,6 +160,7 @@ class Package:
         self.path = Path(path)
         self.data = read_file(self.path, limits.file_bytes)
         self.parts = check_workbook(self.data, limits, keep=_KEPT.match)  # every part holding cells measured as calamine reads it
+        _check_counts(self.parts, limits)
         with zipfile.ZipFile(io.BytesIO(self.data)) as package:
             self.infos = package.infolist()
         self.names = {info.filename for info in self.infos}
