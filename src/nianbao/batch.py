@@ -183,10 +183,17 @@ def _later_stages(checked: list[Checked], pairs: list[Pairing]) -> None:
             c.result.fail(exc)
 
 
+def _set_aside(checked: list[Checked]) -> None:
+    """Texts that are no report (a cover note): not checked further, nothing to pair or copy."""
+    for c in checked:
+        if importable(c.result.path) and c.result.has_no_table():
+            c.result.attachment, c.result.findings, c.result.unread, c.extract = True, [], {}, None
+
+
 def _copies(pool: Pool, items: list[Item], checked: list[Checked], copies: str, progress: Progress | None) -> None:
     # With "findings", a copy for every file with something to show: findings, explanations no
     # longer needed, or cells that could not be read.
-    wanted = [(item, c.result) for item, c in zip(items, checked, strict=True) if c.result.reason is None
+    wanted = [(item, c.result) for item, c in zip(items, checked, strict=True) if c.result.reason is None and not c.result.attachment
               and (copies == "all" or (copies == "findings" and (c.result.findings or c.result.stale or c.result.unread)))]
     written = pool.map(_annotate_one, [(i.path, r, i.dest) for i, r in wanted], [LIMITS.seconds] * len(wanted),
                        progress, "annotate", [1] * len(wanted))
@@ -207,11 +214,14 @@ def check_many(
     jobs: int | None = None,
     progress: Progress | None = None,
     destinations: Destinations | None = None,
+    attachments: bool = False,
 ) -> list[Result]:
     """Check every workbook and report named by ``inputs``; returns one result per file, in order.
 
     ``previous`` is last year's report for every input; otherwise reports are paired by office
-    and year among the inputs and the files under ``previous_dir``. Never raises for a bad file.
+    and year among the inputs and the files under ``previous_dir``. With ``attachments``, an
+    imported text with none of the official tables is set aside (``Result.attachment``): no
+    findings, no pairing, no copy. Never raises for a bad file.
     """
     if copies not in COPIES:
         raise ValueError(f"copies must be one of {COPIES}")
@@ -222,6 +232,8 @@ def check_many(
     with Pool(workers) as pool:
         others = _earlier(pool, previous_dir, size)
         checked = _check_all(pool, [i.path for i in items], size, progress, "check")
+        if attachments:
+            _set_aside(checked)
         pairs = _given(pool, checked, previous) if previous is not None else pair(checked, checked + others, previous_dir is not None)
         _later_stages(checked, pairs)
         _copies(pool, items, checked, copies, progress)

@@ -400,6 +400,10 @@ def _print_collection(collection) -> None:
         out.print(f"[yellow]{len(collection.unmatched)} 个文件不属于名单中的任何机关[/yellow]：{names}")
     if collection.problems:
         out.print(f"[yellow]{len(collection.problems)} 处下发标识不符[/yellow]（详见 汇总.xlsx 的「报送情况」）")
+    if collection.attachments:
+        names = "、".join(escape(shown(r.path)) + (f"（{escape(o.name)}）" if o else "") for r, o in collection.attachments[:5])
+        out.print(f"{len(collection.attachments)} 个附件不是年度报告（没有任何一张规定的表格），未检查：{names}"
+                  + ("……" if len(collection.attachments) > 5 else ""))
     missing = [e.office.name for e in collection.offices if e.status == "missing"]
     if missing:
         out.print(f"未报送：{escape('、'.join(missing[:10]))}{'……' if len(missing) > 10 else ''}")

@@ -66,6 +66,9 @@ class Collection:
     offices: list[Returned]
     unmatched: list[Result]
     problems: list[tuple[Result, str]]  # a file, and what its identity record says is wrong with it
+    # Texts with none of the official tables (a cover note, 情况说明.txt): not checked, listed with
+    # the office they came from (by file name, else by folder name), or None.
+    attachments: list[tuple[Result, Office | None]] = field(default_factory=list)
 
     def count(self, *statuses: str) -> int:
         return sum(r.status in statuses for r in self.offices)
@@ -118,8 +121,9 @@ def _round_year(results: list[Result]) -> int | None:
     return given.most_common(1)[0][0] if given else None
 
 
-def collect(roster: Roster, results: list[Result], year: int | None = None) -> Collection:
-    """Which roster office each checked file belongs to, and each office's state."""
+def collect(roster: Roster, results: list[Result], year: int | None = None, attachments: list[Result] = ()) -> Collection:
+    """Which roster office each checked file belongs to, and each office's state; which office
+    each attachment came with."""
     offices = Offices(roster)
     year = year or _round_year(results)
     returned = {id(o): Returned(o) for o in roster.offices}
@@ -137,4 +141,5 @@ def collect(roster: Roster, results: list[Result], year: int | None = None) -> C
         returned[id(office)].results.append(result)
     for entry in returned.values():
         entry.results.sort(key=lambda r: (_mtime(r.path), str(r.path)), reverse=True)
-    return Collection(roster, year, list(returned.values()), unmatched, problems)
+    attached = [(r, offices.by_file_name(r.path) or offices.by_file_name(r.path.parent)) for r in attachments]
+    return Collection(roster, year, list(returned.values()), unmatched, problems, attached)

@@ -43,6 +43,13 @@ class Result:
     # reading, not an error of the report. A result with any is a partial check.
     unread: dict[str, str] = field(default_factory=dict)
     formulas: list[tuple[str, str]] = field(default_factory=list)  # input cells holding a formula (sheet, A1), not read
+    attachment: bool = False  # under a roster: a text with none of the official tables, listed, not checked
+
+    def has_no_table(self) -> bool:
+        """An imported text in which not one cell of any official table was found: a cover note, not a report."""
+        if self.reason is not None or not self.format or not self.unread:
+            return False
+        return all(key in self.unread for key, cell in load_spec(self.format).cells.items() if cell.table)
 
     @property
     def errors(self) -> int:

@@ -46,7 +46,10 @@ class Run:
         return 1 if any(r.errors for r in self.results) or warnings else 0
 
     def to_json(self) -> dict:
-        return {"version": 1, "files": [r.to_dict() for r in self.results]}
+        document = {"version": 1, "files": [r.to_dict() for r in self.results]}
+        if self.collection is not None:  # texts that are no report: listed, not checked
+            document["attachments"] = [{"path": str(r.path), "office": o.name if o else None} for r, o in self.collection.attachments]
+        return document
 
 
 def check_round(
@@ -62,7 +65,8 @@ def check_round(
     progress: Progress | None = None,
 ) -> Run:
     """Check every file named by ``inputs`` (annotated copies beside them, or in ``out`` with the
-    summary); with a ``roster`` (roster.Roster), each office's status. Raises RunError when the run
+    summary); with a ``roster`` (roster.Roster), each office's status, and texts with none of the
+    official tables listed as attachments (``Collection.attachments``), not checked. Raises RunError when the run
     cannot be done as asked; never for a bad file."""
     from nianbao.collect import collect
     from nianbao.summary import write_summary
@@ -70,9 +74,11 @@ def check_round(
     destinations = Destinations()
     try:
         with folder_lock(out) if out is not None else nullcontext():
-            results = check_many(inputs, out_dir=out, previous=previous, previous_dir=previous_dir, copies=Copies(copies).value,
-                                 jobs=jobs, progress=progress, destinations=destinations)
-            run = Run(results, collect(roster, results, year) if roster is not None else None)
+            checked = check_many(inputs, out_dir=out, previous=previous, previous_dir=previous_dir, copies=Copies(copies).value,
+                                 jobs=jobs, progress=progress, destinations=destinations, attachments=roster is not None)
+            results = [r for r in checked if not r.attachment]  # a cover note counts for nothing: no status, no exit code
+            attached = [r for r in checked if r.attachment]
+            run = Run(results, collect(roster, results, year, attached) if roster is not None else None)
             if out is not None and (results or run.collection):
                 run.summary = write_summary(results, out, destinations, run.collection)
                 destinations.record(run.summary)

@@ -132,7 +132,7 @@ def _other_rows(collection: Collection) -> list[list]:
              for e in collection.offices if len(e.results) > 1]
     rows += [["下发标识不符", shown(r.path), r.office or "", problem] for r, problem in collection.problems]
     rows += [["附件", shown(r.path), office.name if office else "（不属于名单）", "不是年度报告（没有任何一张规定的表格），作为附件列出，未检查"]
-             for r, office in getattr(collection, "attachments", [])]
+             for r, office in collection.attachments]
     return [[i, *row] for i, row in enumerate(rows, 1)]
 
 
@@ -284,6 +284,7 @@ def write_json(results: list[Result], path: Path, collection: Collection | None 
         document["roster"] = [entry.to_dict() for entry in collection.offices]
         document["unmatched"] = [shown(r.path) for r in collection.unmatched]
         document["identity_problems"] = [{"path": shown(r.path), "problem": problem} for r, problem in collection.problems]
+        document["attachments"] = [{"path": shown(r.path), "office": office.name if office else None} for r, office in collection.attachments]
     with atomic_path(path) as tmp:
         Path(tmp).write_text(json_text(document), encoding="utf-8")
     return path
