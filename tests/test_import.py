@@ -147,6 +147,27 @@ def test_text_contradicting_the_table_names_both_places(tmp_path, cli):
     assert finding["source"] == "第5行起"  # the heading "一、总体情况" of the section quoted
 
 
+def test_a_pdf_of_page_images_gets_an_accessibility_hint_and_an_annotated_copy(tmp_path, cli):
+    """A 图片版 report (a scan: pages as pictures, no text layer) is a report readers cannot search
+    or have read aloud: the check says so (I005, 提示), lists every cell as unread, and still writes
+    its annotated copy and summary; importing it to a template still says it cannot be imported."""
+    from PIL import Image, ImageDraw
+
+    page = Image.new("1", (420, 594), 1)
+    ImageDraw.Draw(page).rectangle((40, 90, 380, 98), fill=0)  # a line of "text" drawn as a picture
+    report = tmp_path / "某县2024年报告.pdf"
+    page.save(report)
+    run = cli("check", report, "--json", "--out", tmp_path / "out")
+    (result,) = json.loads(run.stdout)["files"]
+    assert run.returncode == 2 and result["reason"] is None and result["status"] == "warnings"  # partial: exit code 2
+    assert [(f["rule"], f["severity"]) for f in result["findings"]] == [("I005", "提示")]
+    assert "无法朗读" in result["findings"][0]["message"] and "文字版" in result["findings"][0]["message"]
+    assert {u["key"] for u in result["unread"]} == set(load_spec(result["format"]).cells)
+    assert (tmp_path / "out" / "某县2024年报告.pdf.检查.xlsx").is_file()
+    imported = cli("import", report, "-o", tmp_path / "t.xlsx")
+    assert imported.returncode != 0 and "没有文字层" in imported.stdout + imported.stderr
+
+
 CORPUS_FILES = sorted((CORPUS / "reports").glob("*.txt")) + sorted((CORPUS / "pdf").glob("*.pdf"))
 INDEX = {r["file"]: r for r in csv.DictReader((CORPUS / "index.tsv").open(encoding="utf-8"), delimiter="\t")}
 

@@ -25,7 +25,7 @@ from nianbao.choices import Copies
 from nianbao.discovery import Item, discover
 from nianbao.explanations import explain
 from nianbao.files import Destinations, shown
-from nianbao.importers import import_report, importable, write_template
+from nianbao.importers import importable, imported_for_check, write_template
 from nianbao.layout import form_layout
 from nianbao.limits import LIMITS
 from nianbao.pairing import Checked, Pairing, pair
@@ -104,7 +104,7 @@ def _annotate_one(job: tuple[Path, Result, Path]) -> Path | Failure:
             inputs = form_layout(load_spec(result.format)).inputs
             unread = {(inputs[k].sheet, inputs[k].address): why for k, why in result.unread.items() if k in inputs}
             with tempfile.TemporaryDirectory() as tmp:
-                template = write_template(import_report(source), Path(tmp) / f"{source.name}.xlsx")
+                template = write_template(imported_for_check(source), Path(tmp) / f"{source.name}.xlsx")
                 return annotate(template, result.findings, dest, result.stale, result.reading, unread)
         return annotate(source, result.findings, dest, result.stale, result.reading, formulas=result.formulas)
     except Exception as exc:

@@ -51,10 +51,27 @@ def _relabel(path: Path, spec: FormSpec, labels: dict[str, str]) -> None:
     wb.save(path)
 
 
+def _fixture(name: str) -> Path:
+    """A report file in rules/reports/, named by its plain file name (a case names a file, never a path)."""
+    if Path(name).name != name:
+        raise ValueError(f"report 应为 rules/reports/ 中的文件名：{name!r}")
+    return rules_dir() / "reports" / name
+
+
 def _report(case: Case, folder: Path) -> Path:
-    """A published report to import: a file in rules/reports/ or inline text, with edits applied."""
+    """A published report to import: a file in rules/reports/ (a text, or a binary one such as a PDF,
+    copied as it is) or inline text, with edits applied to text."""
+    from nianbao.importers import SUFFIXES
+
     given = case.data["report"]
-    text = (rules_dir() / "reports" / given).read_text(encoding="utf-8") if given.endswith(".txt") else given
+    suffix = Path(given).suffix.lower() if "\n" not in given else ""
+    if suffix in SUFFIXES and suffix != ".txt":
+        if case.data.get("edit"):
+            raise ValueError(f"{case.id}: edit applies to text reports only")
+        path = folder / f"report{suffix}"
+        path.write_bytes(_fixture(given).read_bytes())
+        return path
+    text = _fixture(given).read_text(encoding="utf-8") if suffix == ".txt" else given
     for old, new in case.data.get("edit") or []:
         if old not in text:
             raise ValueError(f"{case.id}: edit text not found: {old!r}")

@@ -5,17 +5,30 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from nianbao.importers.document import LOADERS, ImportError_, load
-from nianbao.importers.extract import Imported, extract
+from nianbao.findings import Hit
+from nianbao.importers.document import LOADERS, ImportError_, NoTextLayer, load
+from nianbao.importers.extract import Imported, extract, nothing_read
 from nianbao.read import ReadError, read_workbook
 from nianbao.values import CellValue, Values
 
 SUFFIXES = tuple(LOADERS)
+IMAGE_ONLY = "I005"  # the reported rule for a PDF with no text layer
 
 
 def import_report(path: str | Path) -> Imported:
     """Read a published report; raises ImportError_ with a one-line reason when it cannot be read."""
     return extract(load(Path(path)))
+
+
+def imported_for_check(path: Path) -> Imported:
+    """What a check reads of a report: a PDF of page images is a report with nothing read, and
+    with I005 (its readers cannot search it or have it read aloud), not only a file not read."""
+    try:
+        return import_report(path)
+    except NoTextLayer:
+        imported = nothing_read("PDF 没有文字层（图片版），无法读取")
+        imported.hits.append(Hit(IMAGE_ONLY))
+        return imported
 
 
 def importable(path: Path) -> bool:
@@ -34,7 +47,7 @@ def read_report(path: Path) -> Values:
     as printed (so "/" or "15件" get their usual findings), plus what could not be found, where
     each value came from, and the importer's notes."""
     try:
-        imported = import_report(path)
+        imported = imported_for_check(path)
     except ImportError_ as exc:
         raise ReadError(str(exc)) from None
     with tempfile.TemporaryDirectory() as tmp:
@@ -58,4 +71,4 @@ def read_report(path: Path) -> Values:
     return values
 
 
-__all__ = ["Imported", "ImportError_", "SUFFIXES", "import_report", "importable", "read_report", "write_template"]
+__all__ = ["Imported", "ImportError_", "SUFFIXES", "import_report", "importable", "imported_for_check", "read_report", "write_template"]

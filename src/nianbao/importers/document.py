@@ -32,6 +32,10 @@ class ImportError_(Exception):  # noqa: N801 - "ImportError" is a builtin
     """The report cannot be read at all; the message is one line of Chinese for the user."""
 
 
+class NoTextLayer(ImportError_):
+    """A PDF of page images (图片版, a scan): nothing to read, and a report its readers cannot search or have read aloud."""
+
+
 @dataclass(frozen=True)
 class Cell:
     text: str
@@ -376,7 +380,7 @@ def load_pdf(path: Path) -> list[Row]:
             raise ImportError_("PDF 设置了密码或加密，无法读取；请取得未加密的版本") from None
         raise ImportError_(f"PDF 文件无法读取（{type(exc).__name__}）") from None
     if not any(c.text for row in rows for c in row):
-        raise ImportError_("PDF 没有文字层（可能是扫描件），无法导入")
+        raise NoTextLayer("PDF 没有文字层（图片版或扫描件），无法导入")
     return rows
 
 

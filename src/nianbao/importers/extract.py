@@ -49,6 +49,12 @@ class Imported:
     absent: list[str] = field(default_factory=list)  # keys of the tables not found at all
 
 
+def nothing_read(reason: str) -> Imported:
+    """A report none of whose cells could be read (a PDF of page images): every cell unread, for ``reason``."""
+    spec = all_specs()[-1]  # nothing tells the format: the latest
+    return Imported(spec, missing=dict.fromkeys(spec.cells, reason))
+
+
 def detect_format(rows: list[Row], year: int | None) -> tuple[FormSpec, str | None]:
     """The format whose distinctive labels the document prints; the report year decides a tie."""
     cells = {norm(c.text) for row in rows for c in row if c.text}
