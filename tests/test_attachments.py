@@ -56,3 +56,17 @@ def test_without_a_roster_a_text_is_checked_as_a_published_report(tmp_path, cli)
     document = json.loads(run.stdout)
     assert run.returncode == 2 and len(document["files"]) == 6 and "attachments" not in document
     assert (tmp_path / "out" / "备注.txt.检查.xlsx").exists()
+
+
+def test_a_scanned_report_is_checked_not_set_aside_as_an_attachment(tmp_path, cli):
+    """A PDF of page images has no table read either, but it may be the office's report itself: it
+    gets its I005 hint and counts, it is no cover note."""
+    from PIL import Image
+
+    folder = _returned(tmp_path)
+    Image.new("1", (420, 594), 1).save(folder / "3202-东城区教育局-2025年度报告（扫描件）.pdf")
+    roster = write_roster(tmp_path / "名单.xlsx", OFFICES)
+    document = json.loads(cli("check", folder, "--roster", roster, "--out", tmp_path / "out", "--json").stdout)
+    (scanned,) = [f for f in document["files"] if f["path"].endswith(".pdf")]
+    assert [f["rule"] for f in scanned["findings"]] == ["I005"]
+    assert not any(a["path"].endswith(".pdf") for a in document["attachments"])

@@ -46,8 +46,11 @@ class Result:
     attachment: bool = False  # under a roster: a text with none of the official tables, listed, not checked
 
     def has_no_table(self) -> bool:
-        """An imported text in which not one cell of any official table was found: a cover note, not a report."""
-        if self.reason is not None or not self.format or not self.unread:
+        """An imported text in which not one cell of any official table was found: a cover note, not a report.
+        A PDF of page images had nothing read at all: it may well be the report (I005 says so), never set aside."""
+        from nianbao.importers.document import IMAGE_ONLY
+
+        if self.reason is not None or not self.format or not self.unread or any(f.rule == IMAGE_ONLY for f in self.findings):
             return False
         return all(key in self.unread for key, cell in load_spec(self.format).cells.items() if cell.table)
 

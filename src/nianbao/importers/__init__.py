@@ -6,13 +6,12 @@ import tempfile
 from pathlib import Path
 
 from nianbao.findings import Hit
-from nianbao.importers.document import LOADERS, ImportError_, NoTextLayer, load
+from nianbao.importers.document import IMAGE_ONLY, LOADERS, ImportError_, NoTextLayer, load
 from nianbao.importers.extract import Imported, extract, nothing_read
 from nianbao.read import ReadError, read_workbook
 from nianbao.values import CellValue, Values
 
 SUFFIXES = tuple(LOADERS)
-IMAGE_ONLY = "I005"  # the reported rule for a PDF with no text layer
 
 
 def import_report(path: str | Path) -> Imported:

@@ -36,6 +36,9 @@ class NoTextLayer(ImportError_):
     """A PDF of page images (图片版, a scan): nothing to read, and a report its readers cannot search or have read aloud."""
 
 
+IMAGE_ONLY = "I005"  # the reported rule for a PDF with no text layer
+
+
 @dataclass(frozen=True)
 class Cell:
     text: str
