@@ -29,7 +29,7 @@ from nianbao.importers import importable, imported_for_check, write_template
 from nianbao.layout import form_layout
 from nianbao.limits import LIMITS
 from nianbao.pairing import Checked, Pairing, pair
-from nianbao.pipeline import batch_stage, extract, findings_of, pair_stage, read_any, report_stage, sort_findings
+from nianbao.pipeline import batch_stage, compact, extract, findings_of, pair_stage, read_any, report_stage, sort_findings
 from nianbao.result import Result, describe, failure_reason
 from nianbao.rules.catalogue import ruleset
 from nianbao.rules.kinds import BatchReport
@@ -111,18 +111,25 @@ def _annotate_one(job: tuple[Path, Result, Path]) -> Path | Failure:
         return Failure(failure_reason(exc), type(exc).__name__)
 
 
+def _compacted(checked: list[Checked]) -> list[Checked]:
+    """What the parent keeps of a chunk's files: each extract compacted as it arrives."""
+    for c in checked:
+        c.extract = compact(c.extract) if c.extract is not None else None
+    return checked
+
+
 def _check_all(pool: Pool, paths: list[Path], size: int, progress: Progress | None, phase: str) -> list[Checked]:
     """Check ``paths`` in chunks; a chunk that fails as a whole is checked again file by file."""
     parts = chunks(paths, size)
     budget = LIMITS.seconds
-    done = pool.map(_check_chunk, parts, [budget + 0.5 * len(c) for c in parts], progress, phase, [len(c) for c in parts])
+    done = pool.map(_check_chunk, parts, [budget + 0.5 * len(c) for c in parts], progress, phase, [len(c) for c in parts], _compacted)
     checked: list[Checked] = []
     for chunk, outcome in zip(parts, done, strict=True):
         if not isinstance(outcome, Failure):
             checked += outcome
             continue
         singles = [outcome] if len(chunk) == 1 else pool.map(_check_chunk, [[p] for p in chunk], [budget] * len(chunk), None, phase,
-                                                              [1] * len(chunk))
+                                                              [1] * len(chunk), _compacted)
         for path, single in zip(chunk, singles, strict=True):
             checked += [Checked(Result(path, reason=single.reason, error=single.error), None)] if isinstance(single, Failure) else single
     return checked

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nianbao.roster import NameIndex, office_key
+from nianbao.rules.kinds.duplicate import SHOWN
 from nianbao.values import Values
 
 
@@ -43,11 +44,14 @@ class LastYear:
 
     def __init__(self, candidates: list[Checked]):
         readable = [c for c in candidates if c.extract is not None and c.result.office and c.result.year]
-        self.names = NameIndex((c.result.office, c) for c in readable)
+        # One name index per year: 20,000 reports of one office look up last year's among last year's only.
+        by_year: dict[int, list[Checked]] = {}
         self.codes: dict[tuple[str, int], list[Checked]] = {}
         for c in readable:
+            by_year.setdefault(c.result.year, []).append(c)
             if code := own_code(c):
                 self.codes.setdefault((code, c.result.year), []).append(c)
+        self.names = {year: NameIndex((c.result.office, c) for c in group) for year, group in by_year.items()}
 
     def find(self, code: str, name: str, year: int, exclude: Checked | None = None) -> tuple[str | None, list[Checked]]:
         """(how it matched, the candidates) for an office's report of ``year``; several candidates are
@@ -55,7 +59,8 @@ class LastYear:
         hits = [e for e in self.codes.get((code, year), []) if e is not exclude] if code else []
         if len(hits) == 1:
             return "code", hits
-        return self.names.find(name, lambda e: e is not exclude and e.result.year == year)
+        names = self.names.get(year)
+        return names.find(name, lambda e: e is not exclude) if names else (None, [])
 
 
 def pair(checked: list[Checked], candidates: list[Checked], explain: bool) -> list[Pairing]:
@@ -70,7 +75,8 @@ def pair(checked: list[Checked], candidates: list[Checked], explain: bool) -> li
         year = c.result.year - 1
         match, hits = index.find(own_code(c), c.result.office, year, exclude=c)
         if len(hits) > 1 and match == "area":  # 教育局 could be any of several areas' 教育局: never guess
-            note = f"{year} 年度有多份可能是“{c.result.office}”的报告：" + "、".join(str(e.result.path) for e in hits)
+            listed = "、".join(str(e.result.path) for e in hits[:SHOWN]) + (f" 等 {len(hits)} 份" if len(hits) > SHOWN else "")
+            note = f"{year} 年度有多份可能是“{c.result.office}”的报告：{listed}"
             pairs.append(Pairing(None, note=note if explain else None))
         elif hits:
             pairs.append(Pairing(hits[0].extract, hits[0].result.path, match))

@@ -6,6 +6,7 @@ only runs the stages in order and dresses their hits as findings. ``check()`` (o
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
 
 from nianbao.explanations import explain
@@ -15,7 +16,7 @@ from nianbao.read import ReadError, read_workbook
 from nianbao.result import Result, describe
 from nianbao.rules.catalogue import RuleSet, ruleset
 from nianbao.rules.kinds import REGISTRY, BatchReport, Stage
-from nianbao.values import Values
+from nianbao.values import Packed, Values
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
 
@@ -51,6 +52,21 @@ def extract(values: Values) -> Values:
     return Values(values.spec, {k: values.data[k] for k in keys if k in values.data},
                   where={k: values.where[k] for k in keys if k in values.where}, source=values.source,
                   explanations=values.explanations)
+
+
+@cache
+def _kept(spec) -> tuple[dict[str, int], dict[tuple[str, str], tuple[str, str]]]:
+    """The kept keys' positions, and each input cell's place as one shared tuple, for a format."""
+    keys = sorted(ruleset(spec).kept_in_batch)
+    return {k: i for i, k in enumerate(keys)}, {(c.sheet, c.address): (c.sheet, c.address) for c in form_layout(spec).inputs.values()}
+
+
+def compact(values: Values) -> Values:
+    """An extract as the parent keeps it: values and places in tuples over keys shared by every
+    report of its format (a dict per report cost 64 KB; this is a few KB)."""
+    index, places = _kept(values.spec)
+    return Values(values.spec, Packed(index, values.data), where=Packed(index, values.where, lambda p: places.get(p, p)),
+                  source=values.source, explanations=values.explanations)
 
 
 def _message(template: str, params: dict) -> str:

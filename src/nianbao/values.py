@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -178,3 +179,32 @@ class Values:
             self.issues[key] = cell
         else:
             self.issues.pop(key, None)
+
+
+_ABSENT = object()
+
+
+class Packed(Mapping):
+    """A read-only mapping over a fixed tuple of keys shared by many reports: each report holds one
+    tuple of values, not a dict of its own (what a batch keeps of 20,000 reports stays small)."""
+
+    __slots__ = ("_index", "_items")
+
+    def __init__(self, index: dict[str, int], source: Mapping, share: Callable[[object], object] = lambda v: v):
+        self._index = index  # key -> position, one dict for every report of a format
+        self._items = tuple(share(source[k]) if k in source else _ABSENT for k in index)
+
+    def __getitem__(self, key: str) -> object:
+        value = self._items[self._index[key]]
+        if value is _ABSENT:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self):
+        return (k for k, v in zip(self._index, self._items, strict=True) if v is not _ABSENT)
+
+    def __len__(self) -> int:
+        return sum(v is not _ABSENT for v in self._items)
+
+    def __reduce__(self):  # the marker of an absent key is this process's own object
+        return Packed, (self._index, dict(self))

@@ -58,14 +58,18 @@ class Pool:
     def __init__(self, workers: int):
         self.pool = ProcessPool(max_workers=workers, max_tasks=200, initializer=_watch_parent)
 
-    def map(self, func, jobs: list, budgets: list[float], progress: Progress | None, phase: str, weights: list[int]):
-        """``func`` over ``jobs`` in order; a job that raised, hung or crashed its worker gives a Failure."""
+    def map(self, func, jobs: list, budgets: list[float], progress: Progress | None, phase: str, weights: list[int],
+            keep: Callable | None = None):
+        """``func`` over ``jobs`` in order; a job that raised, hung or crashed its worker gives a Failure.
+        ``keep`` turns each job's result into what is kept of it as soon as it arrives (a future
+        holds its result until dropped, so a batch of 20,000 files would hold every one)."""
         futures = [self.pool.schedule(func, args=(job,), timeout=budget) for job, budget in zip(jobs, budgets, strict=True)]
         total = sum(weights)
         results = []
-        for future, budget, weight in zip(futures, budgets, weights, strict=True):
+        for n, (budget, weight) in enumerate(zip(budgets, weights, strict=True)):
+            future, futures[n] = futures[n], None
             try:
-                results.append(future.result())
+                results.append(keep(future.result()) if keep else future.result())
             except BaseException as exc:  # noqa: BLE001 - anything a job did is that job's result
                 if isinstance(exc, KeyboardInterrupt):
                     raise

@@ -161,8 +161,15 @@ def similar_groups(rule, texts: list[str | None]) -> list[tuple[list[int], dict[
     own = _own(sets, rule.common)
     standard = [own[i] is not None and len(own[i]) < max(1, rule.min_chars // 2) for i in range(len(texts))]
     best: dict[int, float] = {}
-    edges = []
-    for a, b, score in near_pairs(texts, rule.threshold):
+    # Identical texts are one text compared once and joined to its first copy (2,000 copies of one
+    # report would otherwise be 2 million pairs in one band).
+    first: dict[str, int] = {}
+    for i, text in enumerate(texts):
+        if text:
+            first.setdefault(text, i)
+    edges = [(first[t], i) for i, t in enumerate(texts) if t and first[t] != i]
+    best |= {i: 1.0 for edge in edges for i in edge}
+    for a, b, score in near_pairs([t if t and first.get(t) == i else None for i, t in enumerate(texts)], rule.threshold):
         if standard[a] != standard[b]:
             continue
         if not standard[a]:  # what the two share beyond the batch's standard passages
