@@ -291,6 +291,71 @@ def test_workers_stop_with_the_parent(sig, good, tmp_path):
         assert parent.returncode == 130 and "已中断" in parent.stderr.read()
 
 
+def _descendants(root: int) -> list[int]:
+    """Every process below ``root``, from /proc."""
+    children: dict[int, list[int]] = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                children.setdefault(int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]), []).append(int(proc.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    found, todo = [], [root]
+    while todo:
+        below = children.get(todo.pop(), [])
+        found += below
+        todo += below
+    return found
+
+
+def _reader_of(path: Path) -> int | None:
+    """The process below this one that has ``path`` open."""
+    for pid in _descendants(os.getpid()):
+        try:
+            if any(os.readlink(fd) == str(path) for fd in Path(f"/proc/{pid}/fd").iterdir()):
+                return pid
+        except OSError:
+            continue
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc (Linux)")
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_killed_worker_is_blamed_on_the_file_it_was_reading(jobs, good, tmp_path):
+    """Whatever process reads one PDF is killed (SIGKILL, as the OOM killer does) every time it
+    reads it: that file, and only it, is the one that could not be checked, for that reason."""
+    import threading
+
+    from nianbao.batch import check_many
+
+    from .hostile import _pdf_page_of
+
+    for n in range(7):
+        fill(SPEC, tmp_path / f"{n}-good.xlsx", {"meta.office": f"示例县第{n}局"}, year=2025)
+    deadly = tmp_path / "3-deadly.pdf"  # pdfplumber keeps it open for a second or two while laying out its page
+    deadly.write_bytes(_pdf_page_of(b"BT /F1 1 Tf 10 700 Td (" + b"a" * 8000 + b") Tj ET"))
+    done, kills = threading.Event(), []
+
+    def killer() -> None:
+        while not done.wait(0.02):
+            if pid := _reader_of(deadly):
+                os.kill(pid, signal.SIGKILL)
+                kills.append(pid)
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    try:
+        results = check_many([tmp_path], copies="none", jobs=jobs)
+    finally:
+        done.set()
+        thread.join()
+    assert kills
+    status = {r.path.name: (r.status, r.reason) for r in results}
+    assert status.pop(deadly.name) == ("failed", "文件过大或结构异常，读取时内存不足")
+    assert set(status.values()) == {("clean", None)}, status
+
+
 def _cli(*args, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "nianbao", *map(str, args)], capture_output=True, text=True, timeout=timeout, **kw)
 

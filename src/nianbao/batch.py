@@ -118,20 +118,22 @@ def _compacted(checked: list[Checked]) -> list[Checked]:
     return checked
 
 
+def _alone(pool: Pool, path: Path, phase: str) -> list[Checked]:
+    """One file checked with nothing else in flight: a worker that dies now died of this file. (While
+    other tasks run, a worker killed just after finishing one task and taking the next can have its
+    death put on the task it had finished: an innocent file, or a chunk of them.)"""
+    (single,) = pool.map(_check_chunk, [[path]], [LIMITS.seconds], None, phase, [1], _compacted)
+    return [Checked(Result(path, reason=single.reason, error=single.error), None)] if isinstance(single, Failure) else single
+
+
 def _check_all(pool: Pool, paths: list[Path], size: int, progress: Progress | None, phase: str) -> list[Checked]:
-    """Check ``paths`` in chunks; a chunk that fails as a whole is checked again file by file."""
+    """Check ``paths`` in chunks; every file of a chunk that failed is checked again alone."""
     parts = chunks(paths, size)
-    budget = LIMITS.seconds
-    done = pool.map(_check_chunk, parts, [budget + 0.5 * len(c) for c in parts], progress, phase, [len(c) for c in parts], _compacted)
+    done = pool.map(_check_chunk, parts, [LIMITS.seconds + 0.5 * len(c) for c in parts], progress, phase, [len(c) for c in parts],
+                    _compacted)
     checked: list[Checked] = []
     for chunk, outcome in zip(parts, done, strict=True):
-        if not isinstance(outcome, Failure):
-            checked += outcome
-            continue
-        singles = [outcome] if len(chunk) == 1 else pool.map(_check_chunk, [[p] for p in chunk], [budget] * len(chunk), None, phase,
-                                                              [1] * len(chunk), _compacted)
-        for path, single in zip(chunk, singles, strict=True):
-            checked += [Checked(Result(path, reason=single.reason, error=single.error), None)] if isinstance(single, Failure) else single
+        checked += [c for path in chunk for c in _alone(pool, path, phase)] if isinstance(outcome, Failure) else outcome
     return checked
 
 
