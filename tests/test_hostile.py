@@ -212,24 +212,40 @@ from nianbao.batch import _annotate_one
 
 path, bomb, dest = map(Path, sys.argv[1:])
 result = nianbao.check(path)
-os.replace(bomb, path)  # between the check and its copy, as a batch's two stages are
+if bomb.name == "-":  # between the check and its copy, as a batch's two stages are: deleted, or replaced
+    path.unlink()
+else:
+    os.replace(bomb, path)
 written = _annotate_one((path, result, dest))
 print(result.status, getattr(written, "reason", "written"))
 """
 
 
 @pytest.mark.slow
-def test_a_file_swapped_for_a_bomb_after_its_check_gets_no_copy(good, tmp_path):
+@pytest.mark.parametrize("swap", ["bomb", "deleted"])
+def test_a_file_swapped_or_deleted_after_its_check_gets_no_copy_and_its_real_cause(swap, good, tmp_path):
     """The copy is made from bytes read once and bounded again: a workbook replaced by a zip bomb
-    after its check costs what the bomb costs a check, and no copy is written."""
+    after its check costs what the bomb costs a check, a deleted one is said to be missing, and
+    no copy is written."""
     from .hostile import _bomb
 
     path = tmp_path / "r.xlsx"
     shutil.copyfile(good, path)
-    bomb = _bomb("xl/worksheets/sheet1.xml")(good, tmp_path)
+    bomb = _bomb("xl/worksheets/sheet1.xml")(good, tmp_path) if swap == "bomb" else Path("-")
     run, _, peak = run_measured([sys.executable, "-c", _SWAP, str(path), str(bomb), str(tmp_path / "r.检查.xlsx")], timeout=120)
-    assert run.stdout.startswith("clean ") and "超出处理上限" in run.stdout and "未写出批注副本" in run.stdout, run.stdout + run.stderr
+    cause = "超出处理上限" if swap == "bomb" else "找不到文件"
+    assert run.stdout.startswith("clean ") and cause in run.stdout, run.stdout + run.stderr
     assert peak < 500 and not (tmp_path / "r.检查.xlsx").exists()
+
+
+@pytest.mark.parametrize("make", ["fifo", "device-link"])
+def test_import_opens_only_regular_files(make, good, tmp_path):
+    from .hostile import device_link, fifo
+
+    path = {"fifo": fifo, "device-link": device_link}[make](good, tmp_path)
+    run = _cli("import", path, "-o", tmp_path / "out.xlsx", timeout=60)
+    assert run.returncode == 2 and ("管道（FIFO）" if make == "fifo" else "设备文件") in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "out.xlsx").exists()
 
 
 def test_a_full_disk_fails_the_writes_not_the_run(good, tmp_path):
