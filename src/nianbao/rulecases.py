@@ -51,10 +51,10 @@ def _relabel(path: Path, spec: FormSpec, labels: dict[str, str]) -> None:
     wb.save(path)
 
 
-def _fixture(name: str) -> Path:
+def _fixture(case: Case, name: str) -> Path:
     """A report file in rules/reports/, named by its plain file name (a case names a file, never a path)."""
     if Path(name).name != name:
-        raise ValueError(f"report 应为 rules/reports/ 中的文件名：{name!r}")
+        raise ValueError(f"{case.id}: report 应为 rules/reports/ 中的文件名，不能是路径：{name!r}")
     return rules_dir() / "reports" / name
 
 
@@ -69,9 +69,9 @@ def _report(case: Case, folder: Path) -> Path:
         if case.data.get("edit"):
             raise ValueError(f"{case.id}: edit applies to text reports only")
         path = folder / f"report{suffix}"
-        path.write_bytes(_fixture(given).read_bytes())
+        path.write_bytes(_fixture(case, given).read_bytes())
         return path
-    text = _fixture(given).read_text(encoding="utf-8") if suffix == ".txt" else given
+    text = _fixture(case, given).read_text(encoding="utf-8") if suffix == ".txt" else given
     for old, new in case.data.get("edit") or []:
         if old not in text:
             raise ValueError(f"{case.id}: edit text not found: {old!r}")
