@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
+from decimal import Decimal
+from functools import cache
 from pathlib import Path
 
 from nianbao.findings import Hit
 from nianbao.importers.document import IMAGE_ONLY, LOADERS, ImportError_, NoTextLayer, load
 from nianbao.importers.extract import Imported, extract, nothing_read
+from nianbao.layout import form_layout
 from nianbao.read import ReadError, read_workbook
+from nianbao.spec import load_spec
+from nianbao.stamp import stamp
 from nianbao.values import CellValue, Values
 
 SUFFIXES = tuple(LOADERS)
+_EPOCH = dt.date(1899, 12, 30)  # day 0 of Excel's serial dates (as xlsxwriter counts them, past February 1900)
 
 
 def import_report(path: str | Path) -> Imported:
@@ -41,6 +48,35 @@ def write_template(imported: Imported, dest: Path) -> Path:
     return build(imported.spec, dest, values=imported.values)
 
 
+@cache
+def _blank_template(format_id: str) -> bytes:
+    """The template of a format, built once per process (a build takes xlsxwriter about half a
+    second: 1,000 one-line reports spent most of their time building the same template)."""
+    from nianbao.template import build
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return build(load_spec(format_id), Path(tmp) / "blank.xlsx").read_bytes()
+
+
+def _stamped(imported: Imported, folder: Path) -> Path:
+    """The template filled with what the import found, each value written into a copy of the
+    template built once (stamp.py) as the builder writes it: a date as its serial day number in the
+    cell's date format, any other value that is no number as text."""
+    inputs = form_layout(imported.spec).inputs
+    blank = folder / "blank.xlsx"
+    blank.write_bytes(_blank_template(imported.spec.id))
+    cells = {}
+    for key, value in imported.values.items():
+        if isinstance(value, dt.datetime):
+            value = (value - dt.datetime.combine(_EPOCH, dt.time())) / dt.timedelta(days=1)
+        elif isinstance(value, dt.date):
+            value = (value - _EPOCH).days
+        elif isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str, type(None))):
+            value = str(value)
+        cells[(inputs[key].sheet, inputs[key].address)] = value
+    return stamp(blank, folder / "imported.xlsx", cells)
+
+
 def read_report(path: Path) -> Values:
     """Import a published report and read it as the checker reads a filled template: the values
     as printed (so "/" or "15件" get their usual findings), plus what could not be found, where
@@ -50,7 +86,7 @@ def read_report(path: Path) -> Values:
     except ImportError_ as exc:
         raise ReadError(str(exc)) from None
     with tempfile.TemporaryDirectory() as tmp:
-        values = read_workbook(write_template(imported, Path(tmp) / "imported.xlsx"))
+        values = read_workbook(_stamped(imported, Path(tmp)))
     values.source, values.imported = str(path), True
     # What the importer could not locate is a limit of the reading, not an error of the report:
     # the cells stay unread (no finding), and the result says the check is partial.
