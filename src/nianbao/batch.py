@@ -18,10 +18,12 @@ from __future__ import annotations
 import gc
 import tempfile
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
 from nianbao.annotate import annotate
 from nianbao.choices import Copies
+from nianbao.collect import claim
 from nianbao.discovery import Item, discover
 from nianbao.explanations import explain
 from nianbao.files import Destinations, shown
@@ -31,6 +33,7 @@ from nianbao.limits import LIMITS
 from nianbao.pairing import Checked, Pairing, pair
 from nianbao.pipeline import batch_stage, compact, extract, findings_of, pair_stage, read_any, report_stage, sort_findings
 from nianbao.result import Result, describe, failure_reason
+from nianbao.roster import Offices, Roster
 from nianbao.rules.catalogue import ruleset
 from nianbao.rules.kinds import BatchReport
 from nianbao.spec import FormSpec, load_spec
@@ -40,17 +43,23 @@ from nianbao.workers import Failure, Pool, Progress, chunk_size, chunks, worker_
 COPIES = tuple(c.value for c in Copies)
 
 
-def _check_chunk(paths: list[Path]) -> list[Checked]:
+def _check_chunk(paths: list[Path], roster: Roster | None = None) -> list[Checked]:
     """Read a chunk of files and run their REPORT stage (in a worker)."""
     # Reading makes many small objects and no reference cycles: the cyclic collector only costs time.
     gc.disable()
     try:
-        return _check_files(paths)
+        return _check_files(paths, Offices(roster) if roster is not None else None)
     finally:
         gc.enable()
 
 
-def _read(paths: list[Path]) -> tuple[list[Checked], dict[FormSpec, list[tuple[int, Values]]]]:
+def _context(offices: Offices | None, result: Result) -> dict:
+    """What the roster says of the office a report counts for (its 类型 and local 公布期限), for the REPORT stage."""
+    office = claim(offices, result)[0] if offices is not None else None
+    return {"kind": office.kind, "deadline": office.deadline} if office is not None else {}
+
+
+def _read(paths: list[Path], offices: Offices | None) -> tuple[list[Checked], dict[FormSpec, list[tuple[int, Values]]]]:
     out: list[Checked] = []
     by_spec: dict[FormSpec, list[tuple[int, Values]]] = {}
     for path in paths:
@@ -58,6 +67,7 @@ def _read(paths: list[Path]) -> tuple[list[Checked], dict[FormSpec, list[tuple[i
         try:
             values = read_any(path)
             describe(result, values)
+            values.context = _context(offices, result)
         except Exception as exc:  # isolated: this file fails, the chunk goes on
             out.append(Checked(result.fail(exc), None))
             continue
@@ -82,8 +92,8 @@ def _report_stage(spec: FormSpec, group: list[Values]) -> list[list | Exception]
         return alone
 
 
-def _check_files(paths: list[Path]) -> list[Checked]:
-    out, by_spec = _read(paths)
+def _check_files(paths: list[Path], offices: Offices | None = None) -> list[Checked]:
+    out, by_spec = _read(paths, offices)
     for spec, group in by_spec.items():
         for (index, values), hits in zip(group, _report_stage(spec, [v for _, v in group]), strict=True):
             try:
@@ -118,22 +128,23 @@ def _compacted(checked: list[Checked]) -> list[Checked]:
     return checked
 
 
-def _alone(pool: Pool, path: Path, phase: str) -> list[Checked]:
+def _alone(pool: Pool, task, path: Path, phase: str) -> list[Checked]:
     """One file checked with nothing else in flight: a worker that dies now died of this file. (While
     other tasks run, a worker killed just after finishing one task and taking the next can have its
     death put on the task it had finished: an innocent file, or a chunk of them.)"""
-    (single,) = pool.map(_check_chunk, [[path]], [LIMITS.seconds], None, phase, [1], _compacted)
+    (single,) = pool.map(task, [[path]], [LIMITS.seconds], None, phase, [1], _compacted)
     return [Checked(Result(path, reason=single.reason, error=single.error), None)] if isinstance(single, Failure) else single
 
 
-def _check_all(pool: Pool, paths: list[Path], size: int, progress: Progress | None, phase: str) -> list[Checked]:
-    """Check ``paths`` in chunks; every file of a chunk that failed is checked again alone."""
+def _check_all(pool: Pool, paths: list[Path], size: int, progress: Progress | None, phase: str, roster: Roster | None = None) -> list[Checked]:
+    """Check ``paths`` in chunks (with ``roster``, each report knows what the roster says of its
+    office); every file of a chunk that failed is checked again alone."""
     parts = chunks(paths, size)
-    done = pool.map(_check_chunk, parts, [LIMITS.seconds + 0.5 * len(c) for c in parts], progress, phase, [len(c) for c in parts],
-                    _compacted)
+    task = partial(_check_chunk, roster=roster)
+    done = pool.map(task, parts, [LIMITS.seconds + 0.5 * len(c) for c in parts], progress, phase, [len(c) for c in parts], _compacted)
     checked: list[Checked] = []
     for chunk, outcome in zip(parts, done, strict=True):
-        checked += [c for path in chunk for c in _alone(pool, path, phase)] if isinstance(outcome, Failure) else outcome
+        checked += [c for path in chunk for c in _alone(pool, task, path, phase)] if isinstance(outcome, Failure) else outcome
     return checked
 
 
@@ -223,14 +234,15 @@ def check_many(
     jobs: int | None = None,
     progress: Progress | None = None,
     destinations: Destinations | None = None,
-    attachments: bool = False,
+    roster: Roster | None = None,
 ) -> list[Result]:
     """Check every workbook and report named by ``inputs``; returns one result per file, in order.
 
     ``previous`` is last year's report for every input; otherwise reports are paired by office
-    and year among the inputs and the files under ``previous_dir``. With ``attachments``, an
-    imported text with none of the official tables is set aside (``Result.attachment``): no
-    findings, no pairing, no copy. Never raises for a bad file.
+    and year among the inputs and the files under ``previous_dir``. With a ``roster``, each report
+    is checked knowing its office's 类型 and 公布期限 (F101), and an imported text with none of the
+    official tables is set aside (``Result.attachment``): no findings, no pairing, no copy. Never
+    raises for a bad file.
     """
     if copies not in COPIES:
         raise ValueError(f"copies must be one of {COPIES}")
@@ -240,8 +252,8 @@ def check_many(
     size = chunk_size(len(items), workers)
     with Pool(workers) as pool:
         others = _earlier(pool, previous_dir, size)
-        checked = _check_all(pool, [i.path for i in items], size, progress, "check")
-        if attachments:
+        checked = _check_all(pool, [i.path for i in items], size, progress, "check", roster)
+        if roster is not None:
             _set_aside(checked)
         pairs = _given(pool, checked, previous) if previous is not None else pair(checked, checked + others, previous_dir is not None)
         _later_stages(checked, pairs)

@@ -121,6 +121,17 @@ def _round_year(results: list[Result]) -> int | None:
     return given.most_common(1)[0][0] if given else None
 
 
+def claim(offices: Offices, result: Result) -> tuple[Office | None, Office | None]:
+    """The roster office a file counts for (the one its report names, else the one its identity
+    record names, else, unread, the one its distributed name names), and the one its record names."""
+    ident = result.identity
+    meant = offices.by_identity(ident.get("roster_code"), ident.get("roster_office"))
+    office = offices.by_name(result.office)[1] or meant
+    if office is None and result.office is None:
+        office = offices.by_file_name(result.path)
+    return office, meant
+
+
 def collect(roster: Roster, results: list[Result], year: int | None = None, attachments: list[Result] = ()) -> Collection:
     """Which roster office each checked file belongs to, and each office's state; which office
     each attachment came with."""
@@ -129,11 +140,7 @@ def collect(roster: Roster, results: list[Result], year: int | None = None, atta
     returned = {id(o): Returned(o) for o in roster.offices}
     unmatched, problems = [], []
     for result in results:
-        ident = result.identity
-        meant = offices.by_identity(ident.get("roster_code"), ident.get("roster_office"))
-        office = offices.by_name(result.office)[1] or meant
-        if office is None and result.office is None:
-            office = offices.by_file_name(result.path)
+        office, meant = claim(offices, result)
         problems += [(result, p) for p in identity_problems(result, office, meant, year)]
         if office is None:
             unmatched.append(result)

@@ -9,6 +9,7 @@ normalisation (``office_key``), and with the superior areas in front taken off
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 import unicodedata
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from nianbao.files import describe_os_error
 from nianbao.limits import LIMITS, Damaged, LimitError, check_workbook, read_file
+from nianbao.values import DATE_TEXT
 
 _WORDS = (("管理委员会", "管委会"), ("办公室", "办"), ("(", ""), (")", ""), ("人民政府", "政府"))
 # A chain of administrative areas before an office's own name: 江苏省淮安市 in 江苏省淮安市洪泽区人民政府.
@@ -81,6 +83,7 @@ HEADERS = {  # column -> header texts accepted (after normalisation, a bracketed
     "contact": ("联系人",),
     "phone": ("联系电话", "电话", "手机", "手机号码"),
     "kind": ("类型", "机关类型", "单位类型"),
+    "deadline": ("公布期限", "本地公布期限", "发布期限"),  # a local deadline earlier than the 条例's (F101)
 }
 HEADER_ROWS = 10  # the header is looked for in this many rows at the top
 
@@ -95,6 +98,7 @@ class Office:
     phone: str = ""
     row: int = 0  # its row in the roster file, for messages
     kind: str = ""  # 类型 (e.g. 乡镇, 部门), when the roster has that column
+    deadline: dt.date | None = None  # 公布期限: a local deadline for publishing the report, when the roster has one
 
 
 @dataclass
@@ -109,6 +113,17 @@ class Roster:
 
 class RosterError(Exception):
     """A roster that cannot be used; the message is one line of Chinese per problem."""
+
+
+def _deadline(text: str) -> dt.date | None | bool:
+    """A 公布期限 cell: a date (2026-01-20, 2026年1月20日, a date cell), None when blank, False when it is no date."""
+    match = DATE_TEXT.fullmatch(re.sub(r"\s+00:00:00$", "", text)) if text else None
+    if not text:
+        return None
+    try:
+        return dt.date(*map(int, match.groups())) if match else False
+    except ValueError:
+        return False
 
 
 def _header(text: object) -> str:
@@ -196,8 +211,11 @@ def read_roster(path: str | Path) -> Roster:
             blank += 1
         elif not cells["name"]:
             problems.append(f"第 {n} 行没有机关名称")
+        elif (deadline := _deadline(cells.get("deadline", ""))) is False:
+            problems.append(f"第 {n} 行的公布期限“{cells['deadline']}”不是日期（如 2026-01-20）")
         else:
-            offices.append(Office(cells["name"], cells.get("code", ""), cells.get("contact", ""), cells.get("phone", ""), n, cells.get("kind", "")))
+            offices.append(Office(cells["name"], cells.get("code", ""), cells.get("contact", ""), cells.get("phone", ""), n, cells.get("kind", ""),
+                                  deadline))
     problems += _duplicates(offices)
     if problems:
         raise RosterError(f"名单 {path.name} 有 {len(problems)} 处问题：\n" + "\n".join(problems))

@@ -75,7 +75,7 @@ def check_round(
     try:
         with folder_lock(out) if out is not None else nullcontext():
             checked = check_many(inputs, out_dir=out, previous=previous, previous_dir=previous_dir, copies=Copies(copies).value,
-                                 jobs=jobs, progress=progress, destinations=destinations, attachments=roster is not None)
+                                 jobs=jobs, progress=progress, destinations=destinations, roster=roster)
             results = [r for r in checked if not r.attachment]  # a cover note counts for nothing: no status, no exit code
             attached = [r for r in checked if r.attachment]
             run = Run(results, collect(roster, results, year, attached) if roster is not None else None)

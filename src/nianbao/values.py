@@ -38,7 +38,7 @@ class ErrorValue:
 _UNITS = {"count": ("件", "条", "项", "个", "次"), "delta": ("件", "条", "项", "个"), "amount": ("万元",), "year": ("年",)}
 _OTHER_UNITS = ("万元", "元", "件", "条", "项", "个", "次", "年", "%", "％")
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
-_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+DATE_TEXT = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 NUMBERS = {"count", "delta", "amount", "year"}  # types read from a float as a number
 _SLASHES = {"/", "\\", "／", "＼"}
 _DASHES = {"-", "－", "—", "——", "–", "─", "--", "---"}
@@ -140,7 +140,7 @@ def _date(raw: object) -> CellValue:
         # An Excel serial day number: the cell holds a date shown without a date format.
         return CellValue(raw, dt.date(1899, 12, 30) + dt.timedelta(days=int(raw)))
     text = unicodedata.normalize("NFKC", str(raw)).strip()
-    if match := _DATE.fullmatch(text):
+    if match := DATE_TEXT.fullmatch(text):
         try:
             value = dt.date(*(int(g) for g in match.groups()))
         except ValueError:
@@ -169,6 +169,9 @@ class Values:
     explanations: dict[str, Explanation] = field(default_factory=dict)  # finding id -> the clerk's 说明
     unread: dict[str, str] = field(default_factory=dict)  # key -> why an imported report's cell could not be read
     imported: bool = False  # read from a published report (importers), not from a workbook a clerk filled
+    # What the roster says of the office the report is for (``kind``: 类型, ``deadline``: a local
+    # 公布期限), set by a batch run with a roster: read by the deadline rule kind (F101).
+    context: dict[str, object] = field(default_factory=dict)
 
     def value(self, key: str) -> object:
         return self.data.get(key)
