@@ -290,6 +290,19 @@ def far_cell_quoted(good: Path, folder: Path) -> Path:
         _part(good, "说明"): lambda d: d.replace(b"</sheetData>", b"<row r='1048576'><c r='XFD1048576'><v>1</v></c></row></sheetData>")})
 
 
+def far_cell_as(name: str, cells: bytes, end: bytes = b"</sheetData>"):
+    """A cell reaching XFD1048576 written in a way python-calamine reads and a plain pattern would
+    not: with a namespace prefix, in lower case, after an attribute whose value holds ' r="A1"', with
+    its r given twice (calamine keeps the last), or before a sheetData end tag with a space in it."""
+    def make(good: Path, folder: Path) -> Path:
+        row = b'<row r="50">' + cells + b"</row>"  # the row says 50: only the cell's own r reaches far
+        return rewrite(good, folder / f"far-cell-{name}.xlsx", {_part(good, "说明"): lambda d: d.replace(b"</sheetData>", row + end)})
+    return make
+
+
+_X = b'xmlns:x="' + _MAIN.encode() + b'"'
+
+
 def rows_without_r(n: int):
     """``n`` rows with no r attribute (each row follows the one before): 26 MB of XML, under the part limit."""
     def make(good: Path, folder: Path) -> Path:
@@ -776,6 +789,12 @@ CASES = [
     Case("encrypted-pdf", encrypted_pdf, "密码"),
     # Round three: limits measured as the parsers read, the verdict about what the workbook shows, names.
     Case("far-cell-quoted", far_cell_quoted, "超出处理上限", bomb=True),
+    Case("far-cell-prefixed", far_cell_as("prefixed", b'<x:c ' + _X + b' r="XFD1048576"><x:v>1</x:v></x:c>'), "超出处理上限"),
+    Case("far-cell-cjk-prefix", far_cell_as("cjk-prefix", '<前缀:c r="XFD1048576"><v>1</v></前缀:c>'.encode()), "超出处理上限"),
+    Case("far-cell-lower-case", far_cell_as("lower-case", b'<c r="xfd1048576"><v>1</v></c>'), "超出处理上限"),
+    Case("far-cell-r-in-a-value", far_cell_as("r-in-a-value", b"""<c s=' r="A1"' r="XFD1048576"><v>1</v></c>"""), "超出处理上限"),
+    Case("far-cell-r-twice", far_cell_as("r-twice", b'<c r="A1" r="XFD1048576"><v>1</v></c>'), "超出处理上限"),
+    Case("far-cell-end-tag-space", far_cell_as("end-tag-space", b'<c r="XFD1048576"><v>1</v></c>', b"</sheetData >"), "超出处理上限"),
     Case("rows-without-r", rows_without_r(1_000_000), "超出处理上限", bomb=True),
     Case("cells-without-r", cells_without_r(300_000), "超出处理上限", bomb=True),
     Case("sheet-named-twice", sheet_named_twice, "两个名为“说明”的工作表", bomb=True),

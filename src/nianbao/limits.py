@@ -155,47 +155,69 @@ def _inflate(fh, info: zipfile.ZipInfo, cap: int, keep: list[bytes] | None = Non
     return total
 
 
+# A tag's name as quick-xml (python-calamine's parser) splits it: any prefix up to the first colon
+# (none, empty, CJK, undeclared), then the local name, ended by whitespace, "/" or ">".
+_PREFIX = rb"(?:[^\s/>:!?][^\s/>:]*:|:)?"
 _ATTRS = rb"""((?:[^>"']|"[^"]*"|'[^']*')*)"""  # a tag's attributes: a quoted value may hold ">"
-_CELL_TAG = re.compile(rb"<(?:[\w.-]+:)?(row|c)(?=[\s/>])" + _ATTRS + rb">")
-_R = re.compile(rb"""\sr\s*=\s*(?:"([A-Z]*)([0-9]*)"|'([A-Z]*)([0-9]*)')""")  # r="AB12", r='AB12', r="12"
+_CELL_TAG = re.compile(rb"<" + _PREFIX + rb"(row|c)(?=[\s/>])" + _ATTRS + rb">")
+_ATTR = re.compile(rb"""([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")  # one attribute, in order: a value may hold ' r="A1"'
+_REF = re.compile(rb"([A-Za-z]*)([0-9]*)")  # calamine reads column letters in either case
 
 
 def _column(letters: bytes) -> int:
     n = 0
-    for ch in letters:
+    for ch in letters.upper():
         n = n * 26 + ch - 64
     return n
 
 
-_PLAIN_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
-_PLAIN_ROW = re.compile(rb'<row r="([0-9]{1,7})"')
-_ANY_CELL, _ANY_ROW = re.compile(rb"<c[\s/>]"), re.compile(rb"<row[\s/>]")
+def _reference(attrs: bytes) -> tuple[bytes, bytes]:
+    """The column letters and row digits of a tag's last ``r`` (calamine keeps the last of two)."""
+    letters = number = b""
+    for name, double, single in _ATTR.findall(attrs):
+        if name == b"r" and (ref := _REF.fullmatch(double or single)):
+            letters, number = ref.groups()
+    return letters, number
+
+
+# A sheet is plain when every row and cell starts with its r, first and in double quotes, and no
+# other r is written anywhere in its cells (as Excel, WPS, LibreOffice and nianbao write them).
+_PLAIN_NUMBER = re.compile(rb'<(?:c r="[A-Z]{1,3}|row r=")([0-9]{1,7})"')
+_PLAIN_LETTERS = re.compile(rb'<c r="([A-Z]{1,3})[0-9]{1,7}"')
+_PREFIXED = re.compile(rb":(?:c|row)[\s/>]")  # a row or cell with a prefix, or text that looks like one
+_ANY_R = re.compile(rb"r\s*=")  # an r attribute, or anything that looks like one
+
+
+def _cells_range(xml: bytes) -> tuple[int, int]:
+    """Where a worksheet's cells can be: from its first "sheetData" to its last (the end tag may
+    be written with a prefix or a space before ">")."""
+    start = xml.find(b"sheetData")
+    return (start, xml.rfind(b"sheetData")) if start >= 0 else (0, 0)
 
 
 def _plain_extent(xml: bytes, start: int, end: int) -> tuple[int, int] | None:
-    """The extent of a sheet every row and cell of which starts with its ``r`` in double quotes (as
-    Excel, WPS, LibreOffice and nianbao write them), found without a Python loop over its cells; None
-    for any other sheet."""
-    cells, rows = _PLAIN_CELL.findall(xml, start, end), _PLAIN_ROW.findall(xml, start, end)
-    if len(cells) != len(_ANY_CELL.findall(xml, start, end)) or len(rows) != len(_ANY_ROW.findall(xml, start, end)):
+    """The extent of a plain sheet, found by scans of its bytes without a Python loop over its
+    cells; None for any other sheet. Counts, not a pattern that looks at every tag: every "<c"
+    and "<row" must start a plain cell or row, and every "r=" be one of theirs."""
+    numbers, letters = _PLAIN_NUMBER.findall(xml, start, end), _PLAIN_LETTERS.findall(xml, start, end)
+    if (xml.count(b"<c", start, end) != len(letters) or xml.count(b"<row", start, end) != len(numbers) - len(letters)
+            or len(_ANY_R.findall(xml, start, end)) != len(numbers) or _PREFIXED.search(xml, start, end)):
         return None
-    last_row = max([int(r) for r in rows] + [int(n) for n in {n for _, n in cells}], default=0)
-    last_col = _column(max({letters for letters, _ in cells}, key=lambda c: (len(c), c))) if cells else 0
-    return last_row, last_col
+    widest = max(set(letters), key=lambda c: (len(c), c)) if letters else b""
+    return max(map(int, set(numbers)), default=0), _column(widest)
 
 
 def sheet_extent(xml: bytes) -> tuple[int, int]:
     """(last row, last column) that a worksheet's cells reach, the way python-calamine places
-    them: a row or cell without ``r`` follows the one before it (a row: the previous row's
-    number + 1; a cell: the previous cell's column + 1, in its row's number), and ``r`` may be
-    in single quotes."""
-    start, end = xml.find(b"sheetData"), xml.rfind(b"sheetData>")  # cells are only read from there
-    if start >= 0 and end > start and (plain := _plain_extent(xml, start, end)) is not None:
+    them: a tag named row or c with any prefix; a row or cell without ``r`` follows the one before
+    it (a row: the previous row's number + 1; a cell: the previous cell's column + 1, in its row's
+    number); ``r`` in either quotes, its letters in either case, the last one if written twice."""
+    start, end = _cells_range(xml)
+    if (plain := _plain_extent(xml, start, end)) is not None:
         return plain
     row = rows = cols = col = 0
-    for tag in _CELL_TAG.finditer(xml, max(start, 0), end if end > start else 0):
-        ref = _R.search(tag.group(2))
-        letters, number = (ref.group(1) or ref.group(3) or b"", ref.group(2) or ref.group(4) or b"") if ref else (b"", b"")
+    for tag in _CELL_TAG.finditer(xml, start, end):
+        letters, number = _reference(tag.group(2))
         if tag.group(1) == b"row":
             row, col = int(number) if number else row + 1, 0
             rows = max(rows, row)
@@ -207,8 +229,8 @@ def sheet_extent(xml: bytes) -> tuple[int, int]:
 
 def sheet_cells(xml: bytes) -> int:
     """An upper bound of the cell and row elements in a worksheet, counted without parsing."""
-    start, end = max(xml.find(b"sheetData"), 0), xml.rfind(b"sheetData>")
-    return xml.count(b"<c", start, end) + xml.count(b":c", start, end) + xml.count(b"<row", start, end)
+    start, end = _cells_range(xml)
+    return sum(xml.count(tag, start, end) for tag in (b"<c", b":c", b"<row", b":row"))
 
 
 _COMMENTS = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>", re.S)
