@@ -41,6 +41,12 @@ _FORMULA_CELL = re.compile(rb"""<(?:[\w.-]+:)?c\s(?:[^>"']|"[^"]*"|'[^']*')*?\br
                            rb"""(?:[^>"']|"[^"]*"|'[^']*')*(?<!/)>(?:(?!</?(?:[\w.-]+:)?c[\s/>]).)*?"""
                            rb"""<(?:[\w.-]+:)?f(?=[\s/>])[^>]*?(?:/>|>([^<]*))""", re.S)
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]{1,3})\$?(\d+)$")
+# For sheets written as every spreadsheet program writes them: a formula's tag, the plain start tag
+# of the cell it is in, and a cell's end.
+_F_TAG = re.compile(rb"<f(?=[\s/>])")
+_PLAIN_CELL_START = re.compile(rb"""<c r="([A-Z]{1,3}[0-9]{1,7})"(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_CELL_END = re.compile(rb"</c[\s/>]")
+_PREFIXED = re.compile(rb":[cf][\s/>]")  # a cell or formula with a prefix, or text like one
 
 
 class ReadError(Exception):
@@ -177,6 +183,30 @@ def _for_calamine(data: bytes, parts: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
+def _plain_formulas(xml: bytes) -> dict[str, str] | None:
+    """What ``_FORMULA_CELL`` finds, found from each formula back to the cell it is in (a sheet has
+    far fewer formulas than characters the pattern steps through); None when a cell on the way is
+    not written plainly (``<c r="A1"``), and the pattern has to be asked. A formula is read when no
+    cell ended between its cell's start and it; a cell's second formula is not read."""
+    if _PREFIXED.search(xml):
+        return None
+    found, after = {}, 0
+    for tag in _F_TAG.finditer(xml):
+        start, after = xml.rfind(b"<c", after, tag.start()), tag.end()
+        if start < 0:  # no cell began since the last formula
+            continue
+        cell = _PLAIN_CELL_START.match(xml, start)
+        close = xml.find(b">", tag.end())
+        if cell is None or cell.end() > tag.start() or close < 0:
+            return None
+        if xml[cell.end() - 2] == 47 or _CELL_END.search(xml, cell.end(), tag.start()):  # <c .../>, or the cell ended
+            continue
+        end = xml.find(b"<", close)
+        text = b"" if xml[close - 1] == 47 else xml[close + 1: end if end >= 0 else len(xml)]
+        found[cell.group(1).decode("ascii")] = html.unescape(text.decode("utf-8", "replace"))
+    return found
+
+
 class _Book(Source):
     """A workbook file opened once: its XML parts for names and formulas, calamine for values."""
 
@@ -225,9 +255,9 @@ class _Book(Source):
         xml = self._xml.get(sheet, b"")
         if b"<f" not in xml and b":f" not in xml:
             return {}
-        found = {}
-        for ref, formula in _FORMULA_CELL.findall(xml):
-            found[ref.decode("ascii")] = html.unescape(formula.decode("utf-8", "replace"))
+        found = _plain_formulas(xml)
+        if found is None:
+            found = {ref.decode("ascii"): html.unescape(formula.decode("utf-8", "replace")) for ref, formula in _FORMULA_CELL.findall(xml)}
         return found
 
     def empty_cell(self, sheet: str, address: str) -> object:
