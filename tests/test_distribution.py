@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -237,6 +238,10 @@ def test_first_collection_says_who_returned_what(round_):
     old = [p["problem"] for p in document["identity_problems"] if Path(p["path"]).name == f"{OFFICES[OLD_TEMPLATE][1]}.xlsx"]
     assert any("模板版本 0 较旧" in p for p in old) and any("没有下发标识" in p for p in old)
     assert len(problems) == 2
+    # The terminal sends the supervisor to the sheet that lists them (however the terminal wraps it).
+    said = re.search(r"(\d+) 处下发标识不符（详见 汇总.xlsx 的「其他情况」）", first.stdout.replace("\n", ""))
+    other = load_workbook(round_["base"] / "第一轮" / "汇总.xlsx")["其他情况"]
+    assert said and int(said[1]) == sum("下发标识不符" in r for r in other.iter_rows(values_only=True)) >= len(problems)
     assert first.stdout.strip().splitlines()[-1].startswith(f"名单 {N} 个机关：未报送 3 个，需要修改 {len(ERRORS | EXPLAIN) + 1} 个")
     sheet = load_workbook(round_["base"] / "第一轮" / "汇总.xlsx")["报送情况"]
     shown = {r[2]: r[3] for r in sheet.iter_rows(min_row=5, max_row=4 + N, values_only=True)}

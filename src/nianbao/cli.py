@@ -399,7 +399,7 @@ def _print_collection(collection) -> None:
         names = "、".join(escape(shown(r.path)) for r in collection.unmatched[:5]) + ("……" if len(collection.unmatched) > 5 else "")
         out.print(f"[yellow]{len(collection.unmatched)} 个文件不属于名单中的任何机关[/yellow]：{names}")
     if collection.problems:
-        out.print(f"[yellow]{len(collection.problems)} 处下发标识不符[/yellow]（详见 汇总.xlsx 的「报送情况」）")
+        out.print(f"[yellow]{len(collection.problems)} 处下发标识不符[/yellow]（详见 汇总.xlsx 的「其他情况」）")
     if collection.attachments:
         names = "、".join(escape(shown(r.path)) + (f"（{escape(o.name)}）" if o else "") for r, o in collection.attachments[:5])
         out.print(f"{len(collection.attachments)} 个附件不是年度报告（没有任何一张规定的表格），未检查：{names}"
