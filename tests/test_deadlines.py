@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import time
 
 from openpyxl import Workbook
 
@@ -71,3 +73,26 @@ def test_a_deadline_that_is_no_date_is_one_line(tmp_path, cli):
     run = cli("check", tmp_path / "收回", "--roster", roster, "--copies", "none", "--out", tmp_path / "out")
     assert run.returncode == 2 and "第 2 行的公布期限“下周一”不是日期" in run.stdout + run.stderr, run.stdout + run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_round_checks_with_its_roster_kinds_and_keeps_cover_notes_out(tmp_path, cli):
+    """check --round judges as check --roster does: the roster's 类型 sets F101's date, and a cover
+    note sent after the report is listed, never the office's latest submission."""
+    roster = _roster(tmp_path / "名单.xlsx", [["3201", "东城区人民政府办公室", "部门", None, "乙", "0371-60010002"],
+                                            ["3202", "东城区教育局", "部门", None, "丙", "0371-60010003"]])
+    rnd = tmp_path / "轮次"
+    sent = cli("distribute", roster, "--format", "2021", "--year", "2025", "-o", tmp_path / "下发", "--round", rnd)
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    folder = tmp_path / "收回"
+    for name in ("东城区人民政府办公室", "东城区教育局"):
+        fill(SPEC, folder / f"{name}.xlsx", {"meta.office": name, "meta.published": dt.date(2026, 3, 1)}, year=2025)
+    note = folder / "东城区教育局-情况说明.txt"
+    note.write_text("情况说明\n我单位2025年度报告已按时报送，联系人变更为张三。\n特此说明。\n", encoding="utf-8")
+    os.utime(note, (time.time() + 60, time.time() + 60))  # sent after the report
+    run = cli("check", folder, "--round", rnd, "--out", tmp_path / "第一轮")
+    assert "1 个附件不是年度报告" in run.stdout.replace("\n", ""), run.stdout + run.stderr
+    document = json.loads((tmp_path / "第一轮" / "summary.json").read_text(encoding="utf-8"))
+    files = {f["office"]: f for f in document["files"]}
+    assert len(files) == 2 and all(f["path"].endswith(".xlsx") for f in files.values())
+    late = {office: [x["message"] for x in f["findings"] if x["rule"] == "F101"] for office, f in files.items()}
+    assert all(len(messages) == 1 and "按名单类型“部门”" in messages[0] for messages in late.values()), late

@@ -203,10 +203,15 @@ def _later_stages(checked: list[Checked], pairs: list[Pairing]) -> None:
             c.result.fail(exc)
 
 
+def is_attachment(result: Result) -> bool:
+    """A text that is no report (a cover note such as 情况说明.txt): not one cell of any official table in it."""
+    return importable(result.path) and result.has_no_table()
+
+
 def _set_aside(checked: list[Checked]) -> None:
-    """Texts that are no report (a cover note): not checked further, nothing to pair or copy."""
+    """Texts that are no report: not checked further, nothing to pair or copy."""
     for c in checked:
-        if importable(c.result.path) and c.result.has_no_table():
+        if is_attachment(c.result):
             c.result.attachment, c.result.findings, c.result.unread, c.extract = True, [], {}, None
 
 

@@ -375,6 +375,7 @@ def _check_round(inputs: list[str], location: str, out_dir: Path | None, previou
         err.print(f"[yellow]未加入轮次[/yellow] {escape(str(path))}：文件过大")
     results = view.results()
     out.print(f"本次收回 {intake.files} 个文件，新加入轮次 {intake.added} 份（已在轮次中的不重复加入）；按每个机关最新的一份汇总")
+    _print_attachments(intake.attachments)  # not in the round
     run = Run(results, view.collection(), summary)
     _print_run(run, quiet)
     raise typer.Exit(run.exit_code(fail_on))
@@ -392,6 +393,13 @@ def _roster(path: Path):
     return roster
 
 
+def _print_attachments(attachments: list) -> None:
+    if attachments:
+        names = "、".join(escape(shown(r.path)) + (f"（{escape(o.name)}）" if o else "") for r, o in attachments[:5])
+        out.print(f"{len(attachments)} 个附件不是年度报告（没有任何一张规定的表格），未检查：{names}"
+                  + ("……" if len(attachments) > 5 else ""))
+
+
 def _print_collection(collection) -> None:
     from nianbao.summary import roster_line
 
@@ -400,10 +408,7 @@ def _print_collection(collection) -> None:
         out.print(f"[yellow]{len(collection.unmatched)} 个文件不属于名单中的任何机关[/yellow]：{names}")
     if collection.problems:
         out.print(f"[yellow]{len(collection.problems)} 处下发标识不符[/yellow]（详见 汇总.xlsx 的「其他情况」）")
-    if collection.attachments:
-        names = "、".join(escape(shown(r.path)) + (f"（{escape(o.name)}）" if o else "") for r, o in collection.attachments[:5])
-        out.print(f"{len(collection.attachments)} 个附件不是年度报告（没有任何一张规定的表格），未检查：{names}"
-                  + ("……" if len(collection.attachments) > 5 else ""))
+    _print_attachments(collection.attachments)
     missing = [e.office.name for e in collection.offices if e.status == "missing"]
     if missing:
         out.print(f"未报送：{escape('、'.join(missing[:10]))}{'……' if len(missing) > 10 else ''}")

@@ -14,13 +14,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nianbao.batch import read_many
+from nianbao.batch import is_attachment, read_many
 from nianbao.collect import collect
 from nianbao.limits import LIMITS
 from nianbao.result import Result
-from nianbao.roster import Offices, office_key
+from nianbao.roster import Offices, Roster, office_key
 from nianbao.round.store import OfficeRecord, Round, Submission, digest_of
 from nianbao.run import check_round
+
+NOT_A_REPORT = "不是年度报告：文件中没有任何一张规定的表格（情况说明等附件不必报送）"
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,11 @@ class File:
     origin: str
 
 
-def check_files(files: list[File], *, previous_dir: Path | None = None, jobs: int | None = None) -> dict[object, tuple[Result, bytes | None]]:
-    """Each file's result and annotated copy, checked together as one batch."""
+def check_files(files: list[File], *, previous_dir: Path | None = None, jobs: int | None = None,
+                roster: Roster | None = None) -> dict[object, tuple[Result, bytes | None]]:
+    """Each file's result and annotated copy, checked together as one batch; with the round's
+    ``roster``, each report knows its office's 类型 and 公布期限 (F101), as under ``check --roster``,
+    and a text with none of the official tables is not checked: its reason says it is no report."""
     with tempfile.TemporaryDirectory(prefix="nianbao-round-") as tmp:
         placed: dict[str, File] = {}
         for n, file in enumerate(files):
@@ -43,9 +48,11 @@ def check_files(files: list[File], *, previous_dir: Path | None = None, jobs: in
             path.parent.mkdir(parents=True)
             path.write_bytes(file.data)
             placed[str(path)] = file
-        run = check_round(list(placed), previous_dir=previous_dir, jobs=jobs)  # the annotated copies beside the scratch files
+        run = check_round(list(placed), roster=roster, previous_dir=previous_dir, jobs=jobs)  # copies beside the scratch files
+        for result, _ in run.collection.attachments if run.collection else ():
+            result.reason = NOT_A_REPORT
         done = {}
-        for result in run.results:
+        for result in run.results + [r for r, _ in (run.collection.attachments if run.collection else ())]:
             file = placed[str(result.path)]
             copy = result.output.read_bytes() if result.output is not None else None
             result.path, result.output = Path(file.origin), None
@@ -76,7 +83,8 @@ def wrong_office(result: Result, office: OfficeRecord, offices: Offices) -> str 
 def check_upload(store: Round, office: OfficeRecord, data: bytes, name: str, *, jobs: int = 1) -> tuple[int, Result]:
     """Check an office's upload and keep it with its result and annotated copy, in one transaction."""
     origin = f"上传/{name}"
-    ((result, copy),) = check_files([File(0, data, name, origin)], previous_dir=_previous_dir(store, None), jobs=jobs).values()
+    ((result, copy),) = check_files([File(0, data, name, origin)], previous_dir=_previous_dir(store, None), jobs=jobs,
+                                    roster=store.roster()).values()
     if (problem := wrong_office(result, office, Offices(store.roster()))) is not None:
         result.reason, copy = problem, None
     return store.add_submission(office.id, data, name, origin, "upload", result.to_dict(), copy, actor="office"), result
@@ -89,6 +97,7 @@ class Intake:
     files: int = 0
     added: int = 0  # new submissions (a file already in the round is not added again)
     too_big: list[Path] = field(default_factory=list)
+    attachments: list = field(default_factory=list)  # (Result, Office | None): cover notes, not added to the round
 
 
 def _keep(store: Round, office_id: int | None, results: Iterable[Result], intake: Intake) -> None:
@@ -112,10 +121,12 @@ def add_collection(store: Round, inputs: list[str], *, year: int | None = None, 
     """Add the files of a collection (folders, files) to the round: each goes to the roster office it is
     (as ``check --roster`` decides), oldest first, so that an office's newest file is its latest submission."""
     roster = store.roster()
-    found = read_many(inputs, jobs)
-    collection = collect(roster, [c.result for c in found], year or store.year)
+    found = [c.result for c in read_many(inputs, jobs)]
+    # A cover note is listed, never a submission: as the latest of its office it would stand for the report.
+    notes = [r for r in found if is_attachment(r)]
+    collection = collect(roster, [r for r in found if not is_attachment(r)], year or store.year, notes)
     ids = {office_key(o.office.name): o.id for o in store.offices()}
-    intake = Intake(files=len(found))
+    intake = Intake(files=len(found), attachments=collection.attachments)
     for entry in collection.offices:
         _keep(store, ids[office_key(entry.office.name)], reversed(entry.results), intake)
     _keep(store, None, collection.unmatched, intake)
@@ -133,7 +144,7 @@ def check_latest(store: Round, *, previous_dir: Path | None = None, jobs: int | 
             seen.add(sub.digest)
             subs.append(sub)
     files = [File(sub.id, store.blob(sub.digest), sub.name, sub.origin) for sub in subs]
-    checked = check_files(files, previous_dir=_previous_dir(store, previous_dir), jobs=jobs)
+    checked = check_files(files, previous_dir=_previous_dir(store, previous_dir), jobs=jobs, roster=store.roster())
     offices = Offices(store.roster())
     records = {r.id: r for r in store.offices()}
     for sub in subs:
