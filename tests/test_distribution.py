@@ -273,12 +273,13 @@ def test_second_collection_after_fixes_and_explanations(round_):
 
 @pytest.mark.slow
 def test_an_explained_warning_is_not_open_and_a_stale_explanation_is_listed(tmp_path, cli):
-    late = {"meta.published": dt.date(2026, 3, 1), "t3.r1.natural": "0件"}  # F101 and C008: two 提示
+    # A department (1月31日) publishing on 3月1日: F101; and C008: two 提示.
+    late = {"meta.office": "示例县教育局", "meta.published": dt.date(2026, 3, 1), "t3.r1.natural": "0件"}
     source = build(SPEC, tmp_path / "报告.xlsx", values=base_values(SPEC, 2025) | late)
     first = cli("check", source, "--out", tmp_path / "一", "--fail-on", "warning")
     assert first.returncode == 1
     copy = tmp_path / "一" / "报告.检查.xlsx"
-    explain_in(copy, tmp_path / "二.xlsx", "F101", "县政府本级报告，3月31日前公布")
+    explain_in(copy, tmp_path / "二.xlsx", "F101", "网站改版期间暂停发布，已报县政务公开办同意延期")
     second = cli("check", tmp_path / "二.xlsx", "--json", "--fail-on", "warning")
     found = json.loads(second.stdout)["files"][0]
     assert (found["status"], found["warnings"], found["explained"]) == ("warnings", 1, 1)  # C008 is still open
@@ -288,7 +289,7 @@ def test_an_explained_warning_is_not_open_and_a_stale_explanation_is_listed(tmp_
     third = cli("check", fixed, "--json", "--fail-on", "warning")
     found = json.loads(third.stdout)["files"][0]
     assert found["status"] == "clean" and third.returncode == 0
-    assert [(e["rule"], e["text"]) for e in found["stale_explanations"]] == [("F101", "县政府本级报告，3月31日前公布")]
+    assert [(e["rule"], e["text"]) for e in found["stale_explanations"]] == [("F101", "网站改版期间暂停发布，已报县政务公开办同意延期")]
     shown = cli("check", fixed)
     assert "说明已不再需要 F101" in shown.stdout
 
