@@ -49,10 +49,11 @@ def check_files(files: list[File], *, previous_dir: Path | None = None, jobs: in
             path.write_bytes(file.data)
             placed[str(path)] = file
         run = check_round(list(placed), roster=roster, previous_dir=previous_dir, jobs=jobs)  # copies beside the scratch files
-        for result, _ in run.collection.attachments if run.collection else ():
+        notes = [r for r, _ in run.collection.attachments] if run.collection else []
+        for result in notes:
             result.reason = NOT_A_REPORT
         done = {}
-        for result in run.results + [r for r, _ in (run.collection.attachments if run.collection else ())]:
+        for result in run.results + notes:
             file = placed[str(result.path)]
             copy = result.output.read_bytes() if result.output is not None else None
             result.path, result.output = Path(file.origin), None
