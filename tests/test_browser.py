@@ -69,7 +69,22 @@ def screenshot(driver, name: str, tmp_path: Path) -> Path:
     return path
 
 
+def submit(browser, wait, xpath: str) -> None:
+    """Click a form's button and wait until the page it posts to has replaced this one.
+
+    Selenium's click returns before the navigation; reading the old page's text
+    meanwhile fails with a stale element, or passes on the old page's own words.
+    """
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+
+    page = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.XPATH, xpath).click()
+    wait.until(seen.staleness_of(page))
+
+
 def test_an_office_uploads_and_sees_its_findings_and_the_supervisor_returns_it(browser, tmp_path):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as seen
     from selenium.webdriver.support.ui import WebDriverWait
@@ -81,25 +96,25 @@ def test_an_office_uploads_and_sees_its_findings_and_the_supervisor_returns_it(b
     values["t3.new.natural"] += 1  # an 错误: 表三 does not add up
     values["meta.published"] = values["meta.published"].replace(month=3, day=1)  # a 提示: published late
     filled = type_into(tmp_path / "轮次" / "下发" / file_name(Office(name, code), 2025, macro=False), tmp_path / "填好的报告.xlsx", values)
-    wait = WebDriverWait(browser, 60)
+    wait = WebDriverWait(browser, 60, ignored_exceptions=[StaleElementReferenceException])
     with serving(tmp_path / "轮次", port, tmp_path / "serve.log"):
         browser.get(links[name])
         assert name in browser.find_element(By.TAG_NAME, "header").text
         browser.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(filled))
-        browser.find_element(By.XPATH, "//button[text()='上传并检查']").click()
+        submit(browser, wait, "//button[text()='上传并检查']")
         table = wait.until(seen.presence_of_element_located((By.ID, "findings")))
         text = table.text
         assert "错误" in text and "提示" in text and "F101" in text, text
         assert "有错误" in browser.find_element(By.ID, "state").text
         box = browser.find_element(By.CSS_SELECTOR, "textarea[name^=explain-F101]")
         box.send_keys("本机关 3 月 1 日才收到布置通知")
-        browser.find_element(By.XPATH, "//button[text()='保存说明']").click()
+        submit(browser, wait, "//button[text()='保存说明']")
         wait.until(lambda d: "已说明 1 项" in d.find_element(By.TAG_NAME, "main").text)
         office_png = screenshot(browser, "office-page.png", tmp_path)
 
         browser.get(f"http://127.0.0.1:{port}/admin")
         browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-        browser.find_element(By.XPATH, "//button[text()='登录']").click()
+        submit(browser, wait, "//button[text()='登录']")
         roster = wait.until(seen.presence_of_element_located((By.ID, "roster")))
         assert all(n in roster.text for _, n in OFFICES) and "未报送" in roster.text
         cookie = browser.get_cookie("nianbao_session")
@@ -108,7 +123,7 @@ def test_an_office_uploads_and_sees_its_findings_and_the_supervisor_returns_it(b
         browser.find_element(By.LINK_TEXT, name).click()
         wait.until(seen.presence_of_element_located((By.ID, "findings")))
         browser.find_element(By.CSS_SELECTOR, "textarea[name=comment]").send_keys("表三不平衡，请核对后重报")
-        browser.find_element(By.XPATH, "//button[text()='退回修改']").click()
+        submit(browser, wait, "//button[text()='退回修改']")
         wait.until(lambda d: "退回修改" in d.find_element(By.TAG_NAME, "main").text)
         office_admin_png = screenshot(browser, "supervisor-office.png", tmp_path)
 

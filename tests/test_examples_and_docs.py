@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -15,9 +16,9 @@ from nianbao.read import read_workbook
 from nianbao.samples import base_values
 from nianbao.spec import load_spec
 
-from .conftest import EXAMPLES, ROOT
+from .conftest import EXAMPLE_SOURCES, EXAMPLES, ROOT, run_cli
 
-VALUE_FILES = sorted((EXAMPLES / "values").glob("*.yaml"))
+VALUE_FILES = sorted((EXAMPLE_SOURCES / "values").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("values_file", VALUE_FILES, ids=[p.stem for p in VALUE_FILES])
@@ -40,6 +41,16 @@ def test_consecutive_years_show_the_cross_year_mismatch():
     result = nianbao.check(EXAMPLES / "shixian-2022.xlsx", previous=EXAMPLES / "shixian-2021.xlsx")
     assert [(f.rule, f.key) for f in result.findings] == [("Y301", "t3.carry_in.natural"), ("Y301", "t3.carry_in.total")]
     assert nianbao.check(EXAMPLES / "shixian-2022.xlsx").findings == []
+
+
+def test_the_readmes_first_command_does_what_the_readme_says(tmp_path):
+    """`nianbao check examples/ --out out/`: three reports, two Y301 错误 in shixian-2022, exit code 1, nothing 无法检查."""
+    run = run_cli("check", EXAMPLES, "--out", tmp_path / "out", "--json")
+    assert run.returncode == 1, run.stderr
+    files = {Path(r["path"]).name: r for r in json.loads(run.stdout)["files"]}
+    assert sorted(files) == ["jianxi-2019.xlsx", "shixian-2021.xlsx", "shixian-2022.xlsx"], sorted(files)
+    assert [f["rule"] for f in files["shixian-2022.xlsx"]["findings"]] == ["Y301", "Y301"]
+    assert (tmp_path / "out" / "shixian-2022.检查.xlsx").is_file() and (tmp_path / "out" / "汇总.xlsx").is_file()
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ from nianbao.importers import import_report
 from nianbao.samples import base_values, generate, plan
 from nianbao.spec import load_spec
 
-from .conftest import EXAMPLES, ROOT
+from .conftest import EXAMPLE_SOURCES, ROOT
 from .render import to_docx, to_html, to_text
 
 SEED = ROOT / "rules" / "reports" / "jianxi-2019.txt"  # the founding example, as copied from its web page
@@ -28,7 +28,7 @@ def table_values(values: dict) -> dict:
 
 
 def test_seed_imports_exactly_the_printed_numbers():
-    doc = yaml.safe_load((EXAMPLES / "values" / "jianxi-2019.yaml").read_text(encoding="utf-8"))
+    doc = yaml.safe_load((EXAMPLE_SOURCES / "values" / "jianxi-2019.yaml").read_text(encoding="utf-8"))
     spec = load_spec("2019")
     printed = table_values(base_values(spec, 2019) | doc["values"])  # every cell the seed prints
     imported = import_report(SEED)

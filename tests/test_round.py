@@ -182,10 +182,10 @@ def test_passwords_are_slow_salted_hashes():
 
 def test_the_readme_round_on_the_bundled_example(tmp_path, cli):
     """README: distribute the bundled roster with --url (the round in the output folder), prefilled from examples/."""
-    from .conftest import EXAMPLES
+    from .conftest import EXAMPLE_SOURCES, EXAMPLES
 
     out = tmp_path / "轮次" / "下发"
-    run = cli("distribute", EXAMPLES / "名单.csv", "--format", "2021", "--year", "2023", "--previous-dir", EXAMPLES, "-o", out,
+    run = cli("distribute", EXAMPLE_SOURCES / "名单.csv", "--format", "2021", "--year", "2023", "--previous-dir", EXAMPLES, "-o", out,
               "--url", "http://127.0.0.1:8000", "--deadline", "2024-01-31")
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"nianbao serve {out}" in run.stdout
