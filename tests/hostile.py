@@ -14,6 +14,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import warnings
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -242,9 +243,21 @@ def million_rows(good: Path, folder: Path) -> Path:
     return rewrite(good, folder / "million-rows.xlsx", {_part(good, "说明"): lambda _: xml})
 
 
+# The sheet the reader's cases put their cells in: 表三 is read (and given to python-calamine);
+# 说明 is never read, so what it holds costs the check nothing (far_cell_unread).
+READ = "表三"
+
+
 def far_cell(good: Path, folder: Path) -> Path:
     """One cell at XFD1048576: the sheet spans 17 billion cells."""
     return rewrite(good, folder / "far-cell.xlsx", {
+        _part(good, READ): lambda d: d.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>')})
+
+
+def far_cell_unread(good: Path, folder: Path) -> Path:
+    """XFD1048576 in 说明, a sheet the reader never reads: the report is checked (python-calamine
+    is given the workbook without that sheet); the annotated copy, which keeps every sheet, is refused."""
+    return rewrite(good, folder / "far-cell-unread.xlsx", {
         _part(good, "说明"): lambda d: d.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>')})
 
 
@@ -287,7 +300,7 @@ def _with_sheet(good: Path, dest: Path, tags: str, xml: bytes, rid: str = "rIdH1
 def far_cell_quoted(good: Path, folder: Path) -> Path:
     """XFD1048576 with its row and cell references in single quotes, as XML allows."""
     return rewrite(good, folder / "far-cell-quoted.xlsx", {
-        _part(good, "说明"): lambda d: d.replace(b"</sheetData>", b"<row r='1048576'><c r='XFD1048576'><v>1</v></c></row></sheetData>")})
+        _part(good, READ): lambda d: d.replace(b"</sheetData>", b"<row r='1048576'><c r='XFD1048576'><v>1</v></c></row></sheetData>")})
 
 
 def far_cell_as(name: str, cells: bytes, end: bytes = b"</sheetData>"):
@@ -296,7 +309,7 @@ def far_cell_as(name: str, cells: bytes, end: bytes = b"</sheetData>"):
     its r given twice (calamine keeps the last), or before a sheetData end tag with a space in it."""
     def make(good: Path, folder: Path) -> Path:
         row = b'<row r="50">' + cells + b"</row>"  # the row says 50: only the cell's own r reaches far
-        return rewrite(good, folder / f"far-cell-{name}.xlsx", {_part(good, "说明"): lambda d: d.replace(b"</sheetData>", row + end)})
+        return rewrite(good, folder / f"far-cell-{name}.xlsx", {_part(good, READ): lambda d: d.replace(b"</sheetData>", row + end)})
     return make
 
 
@@ -306,7 +319,7 @@ _X = b'xmlns:x="' + _MAIN.encode() + b'"'
 def rows_without_r(n: int):
     """``n`` rows with no r attribute (each row follows the one before): 26 MB of XML, under the part limit."""
     def make(good: Path, folder: Path) -> Path:
-        return rewrite(good, folder / f"rows-without-r-{n}.xlsx", {_part(good, "说明"): lambda _: _sheet(b"<row><c><v>1</v></c></row>" * n)})
+        return rewrite(good, folder / f"rows-without-r-{n}.xlsx", {_part(good, READ): lambda _: _sheet(b"<row><c><v>1</v></c></row>" * n)})
     return make
 
 
@@ -314,8 +327,20 @@ def cells_without_r(n: int):
     """One row of ``n`` cells with no r attribute (each in the column after the one before)."""
     def make(good: Path, folder: Path) -> Path:
         row = b"<row>" + b"<c><v>1</v></c>" * n + b"</row>"
-        return rewrite(good, folder / f"cells-without-r-{n}.xlsx", {_part(good, "说明"): lambda _: _sheet(row)})
+        return rewrite(good, folder / f"cells-without-r-{n}.xlsx", {_part(good, READ): lambda _: _sheet(row)})
     return make
+
+
+def part_named_twice(good: Path, folder: Path) -> Path:
+    """Two zip members named as 表三's part, the first reaching XFD1048576: which one a reader takes
+    is its own choice (Python's zipfile and calamine's zip crate take the last today)."""
+    dest, part = folder / "part-named-twice.xlsx", _part(good, READ)
+    with zipfile.ZipFile(good) as z:
+        original = z.read(part)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate it is told to write
+        rewrite(good, dest, {part: lambda _: FAR}, {part: original})
+    return dest
 
 
 def sheet_named_twice(good: Path, folder: Path) -> Path:
@@ -324,8 +349,9 @@ def sheet_named_twice(good: Path, folder: Path) -> Path:
 
 
 def sheet_behind_comment(good: Path, folder: Path) -> Path:
-    """A sheet whose name a commented-out <sheet> gives to a harmless part: calamine never sees the comment."""
-    tags = '<sheet name="附表" sheetId="90" r:id="rIdH1"/><!-- <sheet name="附表" sheetId="91" r:id="rId1"/> -->'
+    """A sheet the reader reads (检查结果) whose name a commented-out <sheet> gives to a harmless part:
+    calamine never sees the comment."""
+    tags = '<sheet name="检查结果" sheetId="90" r:id="rIdH1"/><!-- <sheet name="检查结果" sheetId="91" r:id="rId1"/> -->'
     return _with_sheet(good, folder / "sheet-behind-comment.xlsx", tags, FAR)
 
 
@@ -789,6 +815,8 @@ CASES = [
     Case("encrypted-pdf", encrypted_pdf, "密码"),
     # Round three: limits measured as the parsers read, the verdict about what the workbook shows, names.
     Case("far-cell-quoted", far_cell_quoted, "超出处理上限", bomb=True),
+    Case("far-cell-unread-sheet", far_cell_unread, copy="超出处理上限", bomb=True),
+    Case("part-named-twice", part_named_twice, "两个同名的部件"),
     Case("far-cell-prefixed", far_cell_as("prefixed", b'<x:c ' + _X + b' r="XFD1048576"><x:v>1</x:v></x:c>'), "超出处理上限"),
     Case("far-cell-cjk-prefix", far_cell_as("cjk-prefix", '<前缀:c r="XFD1048576"><v>1</v></前缀:c>'.encode()), "超出处理上限"),
     Case("far-cell-lower-case", far_cell_as("lower-case", b'<c r="xfd1048576"><v>1</v></c>'), "超出处理上限"),

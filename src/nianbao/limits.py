@@ -262,7 +262,8 @@ def check_sheet_names(workbook: str) -> None:
         seen.add(name.casefold())
 
 
-def _is_sheet(xml: bytes) -> bool:
+def is_sheet(xml: bytes) -> bool:
+    """Whether a part holds cells (a worksheet, whatever its name or content type says)."""
     return b"sheetData" in xml
 
 
@@ -284,6 +285,8 @@ def check_package(source: Path | bytes, limits: Limits = LIMITS, keep: Callable[
         infos = package.infolist()
         if len(infos) > limits.parts:
             raise LimitError(f"压缩包内有 {len(infos)} 个部件，超过上限 {limits.parts}")
+        if len(package.NameToInfo) != len(infos):  # which of two same-named parts a reader takes is its own choice
+            raise Damaged("压缩包中有两个同名的部件（Excel 不会这样保存）")
         total, kept = 0, {}
         for info in infos:
             if info.file_size > limits.part_bytes:
@@ -294,7 +297,7 @@ def check_package(source: Path | bytes, limits: Limits = LIMITS, keep: Callable[
                 raise LimitError(f"部件 {info.filename} 解压后超过 {_mib(limits.part_bytes)}（压缩炸弹）")
             if chunks is not None:
                 data = b"".join(chunks)
-                if keep(info.filename) or _is_sheet(data):
+                if keep(info.filename) or is_sheet(data):
                     kept[info.filename] = data
             total += size
             if total > limits.total_bytes:
@@ -312,7 +315,7 @@ def check_workbook(source: Path | bytes, limits: Limits = LIMITS, keep: Callable
     if "xl/workbook.xml" in parts:
         check_sheet_names(parts["xl/workbook.xml"].decode("utf-8", "replace"))
     named = _sheet_names(parts)
-    check_sheets({named.get(name, name): xml for name, xml in parts.items() if _is_sheet(xml)}, limits)
+    check_sheets({named.get(name, name): xml for name, xml in parts.items() if is_sheet(xml)}, limits)
     return parts
 
 
@@ -337,11 +340,15 @@ def _sheet_names(parts: dict[str, bytes]) -> dict[str, str]:
     return names
 
 
+def check_sheet_count(count: int, limits: Limits = LIMITS) -> None:
+    if count > limits.sheets:
+        raise LimitError(f"工作簿有 {count} 个工作表，超过上限 {limits.sheets}")
+
+
 def check_sheets(sheets: dict[str, bytes], limits: Limits = LIMITS) -> None:
     """Refuse a workbook with too many sheets, or a sheet whose cells span too many rows x columns;
     raises BadZipFile for a sheet cut short (calamine would read its first half without a word)."""
-    if len(sheets) > limits.sheets:
-        raise LimitError(f"工作簿有 {len(sheets)} 个工作表，超过上限 {limits.sheets}")
+    check_sheet_count(len(sheets), limits)
     for name, xml in sheets.items():
         if not xml.rstrip().endswith(b"worksheet>"):
             raise zipfile.BadZipFile(f"sheet {name} is cut short")

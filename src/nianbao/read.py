@@ -17,6 +17,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from pathlib import Path
 
 from python_calamine import CalamineWorkbook
@@ -26,9 +27,23 @@ from nianbao.explanations import Explanation
 from nianbao.files import describe_os_error
 from nianbao.findings import Hit
 from nianbao.layout import a1, defined_name, form_layout
-from nianbao.limits import LIMITS, Damaged, LimitError, cache_short, check_workbook, read_file, sheet_tags, uncommented
-from nianbao.spec import FormSpec, SpecError, load_spec
+from nianbao.limits import (
+    LIMITS,
+    Damaged,
+    LimitError,
+    cache_short,
+    check_package,
+    check_sheet_count,
+    check_sheet_names,
+    check_sheets,
+    is_sheet,
+    read_file,
+    sheet_tags,
+    uncommented,
+)
+from nianbao.spec import FormSpec, SpecError, all_specs, load_spec
 from nianbao.values import FORMULA_NO_CACHE, NUMBERS, CellValue, ErrorValue, Values, from_float, interpret
+from nianbao.zipcut import without
 
 META_SHEET = "_nianbao"  # hidden sheet: format, template version and fingerprint, and a distributed workbook's identity
 _TAG_REL = re.compile(r"<(?:\w+:)?Relationship\s([^>]*?)/?>")
@@ -169,17 +184,28 @@ class Source:
 _NEW_ERRORS = re.compile(rb"<v>#(?:SPILL|CALC|FIELD|BLOCKED|CONNECT|BUSY|UNKNOWN|PYTHON|EXTERNAL)!</v>")
 
 
-def _for_calamine(data: bytes, parts: dict[str, bytes]) -> bytes:
-    """The package as python-calamine can read it: a cached error newer than calamine knows
-    (Excel 365's #SPILL!, #CALC! ...) would fail the whole sheet, so calamine is given #N/A there;
-    the reader takes the real code from the XML (``empty_cell``)."""
-    changed = {name: _NEW_ERRORS.sub(b"<v>#N/A</v>", xml) for name, xml in parts.items() if _NEW_ERRORS.search(xml)}
-    if not changed:
-        return data
+@cache
+def read_sheets() -> frozenset[str]:
+    """Every sheet the reader may read: the input sheets of every format, the hidden record and
+    the explanations. Only these are measured and given to python-calamine."""
+    inputs = {cell.sheet for spec in all_specs() for cell in form_layout(spec).inputs.values()}
+    return frozenset(inputs | {META_SHEET, explanations.RESULTS_SHEET, explanations.STORE_SHEET})
+
+
+def _for_calamine(package: zipfile.ZipFile, data: bytes, parts: dict[str, bytes], read: set[str]) -> bytes:
+    """The package as python-calamine will read it: without the parts holding cells that the reader
+    does not read (they were not measured), and with a cached error newer than calamine knows
+    (Excel 365's #SPILL!, #CALC! ...) given as #N/A, since it would fail the whole sheet; the
+    reader takes the real code from the XML (``empty_cell``)."""
+    unread = {name for name, xml in parts.items() if name not in read and is_sheet(xml)}
+    changed = {name: _NEW_ERRORS.sub(b"<v>#N/A</v>", parts[name]) for name in read if name in parts and _NEW_ERRORS.search(parts[name])}
+    if not changed and (cut := without(data, package.infolist(), unread)) is not None:
+        return cut
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            zout.writestr(info, changed[info.filename] if info.filename in changed else zin.read(info))
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in package.infolist():
+            if info.filename not in unread:
+                zout.writestr(info, changed[info.filename] if info.filename in changed else package.read(info))
     return out.getvalue()
 
 
@@ -213,18 +239,26 @@ class _Book(Source):
     def __init__(self, path: Path):
         data = _sniff(path)
         try:
-            # Before any parser sees the file: bombs and damage are refused here, every part holding
-            # cells measured as calamine reads it. The XML parts are inflated once, here, and kept.
-            parts = check_workbook(data, keep=_KEPT.match)
+            # Before any parser sees the file: bombs and damage are refused here. The XML parts are
+            # inflated once, here, and kept.
+            parts = check_package(data, keep=_KEPT.match, sheets=True)
             self.zip = zipfile.ZipFile(io.BytesIO(data))
             self.zip.getinfo("[Content_Types].xml")  # every Office package has it; without it, Excel will not open the file
             self.structure = (parts["xl/workbook.xml"].decode("utf-8"), parts["xl/_rels/workbook.xml.rels"].decode("utf-8"))
+            check_sheet_names(self.structure[0])
             # Workbooks made from one template share their structure: parse it once, keyed by a digest
             # (a key of the text itself would keep megabytes alive for a hostile workbook.xml).
             self.plan_key = hashlib.blake2b("\0".join(self.structure).encode(), digest_size=16).digest()
             self.sheet_parts, self.names = _remembered(_STRUCTURES, self.plan_key, lambda: _structure(*self.structure))
+            # Only the sheets the reader reads are measured (as calamine reads them), and calamine is
+            # given a package without the other parts holding cells: the live layer's large hidden
+            # sheet costs nothing, and no other reading of workbook.xml can reach an unmeasured sheet.
             # A part without cells (a chart sheet) was not kept: what it holds is small and never a grid.
-            self._xml = {sheet: parts[part] if part in parts else self.zip.read(part) for sheet, part in self.sheet_parts.items()}
+            read = {sheet: part for sheet, part in self.sheet_parts.items() if sheet in read_sheets()}
+            self._xml = {sheet: parts[part] if part in parts else self.zip.read(part) for sheet, part in read.items()}
+            check_sheet_count(sum(map(is_sheet, parts.values())))
+            check_sheets({sheet: xml for sheet, xml in self._xml.items() if is_sheet(xml)})
+            package = _for_calamine(self.zip, data, parts, set(read.values()))
         except LimitError as exc:
             raise ReadError(str(exc)) from None
         except Damaged as exc:
@@ -236,14 +270,14 @@ class _Book(Source):
         except OSError as exc:
             raise ReadError(f"无法读取文件：{describe_os_error(exc)}") from None
         try:
-            self.calamine = CalamineWorkbook.from_filelike(io.BytesIO(_for_calamine(data, parts)))
+            self.calamine = CalamineWorkbook.from_filelike(io.BytesIO(package))
         except Exception as exc:  # calamine raises its own error types for broken parts
             raise ReadError(f"文件已损坏，无法读取（{type(exc).__name__}）") from None
         self._grids: dict[str, list[list]] = {}
 
     def grid(self, sheet: str) -> list[list]:
         if sheet not in self._grids:
-            if sheet not in self.sheet_parts:
+            if sheet not in self._xml:  # not in the workbook, or never read (and never given to calamine)
                 return []
             try:
                 self._grids[sheet] = self.calamine.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
