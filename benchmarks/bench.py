@@ -1,7 +1,8 @@
 """Measure batch checking: throughput with all cores, the check-only time against a plain
 python-calamine read of the same files (one process, one worker), and peak memory for a quarter
 of the files and for all of them; per file with findings, its annotated copy against the raw read
-(and against an openpyxl load and save); one office's distributed workbook stamped and built.
+(and against an openpyxl load and save); one office's distributed workbook stamped and built, and a
+distribution of 300 offices.
 Also checks that every injected error was found.
 
     python benchmarks/bench.py --files 2000 --folder /tmp/nianbao-bench
@@ -88,6 +89,20 @@ def one_office(folder: Path) -> tuple[float, float]:
     return stamped, built
 
 
+def distribute_offices(folder: Path, offices: int = 300) -> float:
+    """Seconds for `nianbao distribute` of a roster of ``offices`` (the whole command: start-up, the
+    template built once, every workbook stamped with all cores, 下发清单.xlsx)."""
+    import csv
+    import shutil
+
+    roster, out = folder / "名单.csv", folder / "下发"
+    with roster.open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows([["编码", "机关名称", "联系人"]] + [[f"{5000 + i}", f"示例县第{i}局", "张三"] for i in range(offices)])
+    shutil.rmtree(out, ignore_errors=True)
+    return timed(lambda: subprocess.run([sys.executable, "-m", "nianbao", "distribute", str(roster), "--format", "2021", "--year", "2025",
+                                         "-o", str(out)], check=True, capture_output=True))
+
+
 def peak_memory_mib(files: list[Path]) -> float:
     """Peak resident memory of a fresh process checking ``files`` with all cores (workers included)."""
     code = (
@@ -142,6 +157,7 @@ def main() -> None:
           f"(ratio {patched_ms / read_ms:.1f}), openpyxl load+save {openpyxl_ms:.1f} ms (ratio {openpyxl_ms / read_ms:.0f}, first 50 files)")
     stamped_ms, built_ms = one_office(args.folder)
     print(f"one office's distributed workbook: stamped {stamped_ms:.2f} ms, built {built_ms:.1f} ms")
+    print(f"nianbao distribute, 300 offices ({cores} cores): {distribute_offices(args.folder):.2f} s")
     print(f"injected errors not found exactly: {len(missed)}" + (f" ({', '.join(missed[:5])})" if missed else ""))
     print(f"(this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB peak)")
 

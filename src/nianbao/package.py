@@ -168,6 +168,13 @@ class Package:
         self.removed: set[str] = set()
         self._types: ContentTypes | None = None
 
+    def fresh(self) -> Package:
+        """This package as read, without the edits made to it: what it read and bounded is shared."""
+        copy = object.__new__(Package)
+        copy.path, copy.data, copy.parts, copy.infos, copy.names = self.path, self.data, self.parts, self.infos, self.names
+        copy.changed, copy.removed, copy._types = {}, set(), None
+        return copy
+
     def types(self) -> ContentTypes:
         """[Content_Types].xml, read once and written back by ``save``."""
         if self._types is None:

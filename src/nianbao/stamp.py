@@ -35,11 +35,26 @@ def cell_body(value: object) -> tuple[bytes, str | None]:
     return f"<v>{float(value):.16G}</v>".encode(), None
 
 
+_TEMPLATES: dict[tuple[Path, int, int], Package] = {}
+
+
+def _template(path: Path) -> Package:
+    """The built template, read and bounded once per process (a distribution stamps hundreds of
+    workbooks from it); a template rebuilt at the same path is read again."""
+    status = path.stat()
+    key = (path.resolve(), status.st_mtime_ns, status.st_size)
+    if key not in _TEMPLATES:
+        if len(_TEMPLATES) >= 8:
+            _TEMPLATES.clear()
+        _TEMPLATES[key] = Package(path)
+    return _TEMPLATES[key].fresh()
+
+
 def stamp(template: Path, dest: Path, cells: dict[tuple[str, str], object], notes: dict[tuple[str, str], str] | None = None,
           identity: dict[str, str] | None = None) -> Path:
     """Write ``template`` to ``dest`` (atomically) with ``cells`` set (by sheet and address; the
     cells keep their format), ``notes`` added, and each identity placeholder replaced by its value."""
-    package = Package(template)
+    package = _template(Path(template))
     book = Workbook(package)
     if identity:
         _replace_placeholders(package, book, identity)
