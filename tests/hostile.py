@@ -355,6 +355,15 @@ def sheet_behind_comment(good: Path, folder: Path) -> Path:
     return _with_sheet(good, folder / "sheet-behind-comment.xlsx", tags, FAR)
 
 
+def the_word_sheetdata(good: Path, folder: Path) -> Path:
+    """A sheet named sheetData, holding the text sheetData: the word in workbook.xml and the shared
+    strings is no sheetData element, so neither part is taken for a sheet (and left out)."""
+    wb = load_workbook(good)
+    wb.create_sheet("sheetData")["A1"] = "sheetData"
+    wb.save(folder / "word-sheetdata.xlsx")
+    return folder / "word-sheetdata.xlsx"
+
+
 def sheet_named_gt(good: Path, folder: Path) -> Path:
     """A valid sheet named a>b (a raw > is allowed in an attribute value)."""
     small = _sheet(b'<row r="1"><c r="A1"><v>1</v></c></row>')
@@ -817,6 +826,7 @@ CASES = [
     Case("far-cell-quoted", far_cell_quoted, "超出处理上限", bomb=True),
     Case("far-cell-unread-sheet", far_cell_unread, copy="超出处理上限", bomb=True),
     Case("part-named-twice", part_named_twice, "两个同名的部件"),
+    Case("word-sheetdata", the_word_sheetdata, office="示例县人民政府办公室"),
     Case("far-cell-prefixed", far_cell_as("prefixed", b'<x:c ' + _X + b' r="XFD1048576"><x:v>1</x:v></x:c>'), "超出处理上限"),
     Case("far-cell-cjk-prefix", far_cell_as("cjk-prefix", '<前缀:c r="XFD1048576"><v>1</v></前缀:c>'.encode()), "超出处理上限"),
     Case("far-cell-lower-case", far_cell_as("lower-case", b'<c r="xfd1048576"><v>1</v></c>'), "超出处理上限"),

@@ -262,9 +262,14 @@ def check_sheet_names(workbook: str) -> None:
         seen.add(name.casefold())
 
 
+_SHEET_DATA = re.compile(rb"<" + _PREFIX + rb"sheetData(?=[\s/>])")
+
+
 def is_sheet(xml: bytes) -> bool:
-    """Whether a part holds cells (a worksheet, whatever its name or content type says)."""
-    return b"sheetData" in xml
+    """Whether a part holds cells (a worksheet, whatever its name or content type says): it has a
+    sheetData element, with any prefix. The word elsewhere (a sheet named sheetData in workbook.xml,
+    a cell's text in the shared strings) is no element: XML allows no raw "<" in text or attributes."""
+    return b"sheetData" in xml and _SHEET_DATA.search(xml) is not None
 
 
 def check_package(source: Path | bytes, limits: Limits = LIMITS, keep: Callable[[str], bool] = lambda name: False,
