@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from nianbao.distribute import file_name
-from nianbao.listing import LINE, lines, text_width
+from nianbao.listing import LINE, LINK_CAP, lines, text_width
 from nianbao.roster import Office
 
 from .test_distribution import type_into
@@ -64,6 +64,32 @@ def test_columns_fit_their_content_and_rows_their_wrapped_text(sheets, name):
         needed = max(lines(v or "", ws.column_dimensions[get_column_letter(c)].width) for c, v in enumerate(row, 1))
         assert height is not None and height >= needed * LINE, (name, n, height, needed)
     assert ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage
+    _links_fit(ws)
+
+
+def _links_fit(ws) -> int:
+    """Every link's text fits its column whole: LibreOffice does not wrap a link, and clips it
+    or runs it into the next column. Returns how many links there are."""
+    links = [c for row in ws.iter_rows() for c in row if c.hyperlink and c.value]
+    for cell in links:
+        width = ws.column_dimensions[cell.column_letter].width
+        assert width >= min(text_width(cell.value) + 1, LINK_CAP), (ws.title, cell.coordinate, cell.value, width)
+    return len(links)
+
+
+def test_a_link_to_a_copy_is_printed_whole_in_every_sheet_of_the_summary(tmp_path):
+    """汇总.xlsx's 汇总 and 问题明细 sheets link each copy by its file name, which holds the office's name."""
+    from nianbao.samples import fill
+    from nianbao.spec import load_spec
+
+    from .conftest import run_cli
+
+    name = "东城区住房和城乡建设局（东城区人民防空办公室）"
+    fill(load_spec("2021"), tmp_path / "收回" / f"{name}.xlsx", {"meta.office": name, "t3.new.natural": 1}, year=2025)
+    run = run_cli("check", tmp_path / "收回", "--out", tmp_path / "结果")
+    assert run.returncode == 1, run.stdout + run.stderr
+    book = load_workbook(tmp_path / "结果" / "汇总.xlsx")
+    assert sum(_links_fit(ws) for ws in book.worksheets) >= 2
 
 
 def test_the_sheets_render_one_page_wide_in_libreoffice(sheets, soffice, tmp_path):

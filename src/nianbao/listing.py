@@ -18,6 +18,7 @@ from pathlib import Path
 FILLS = {"有错误": "#FFC7CE", "有提示": "#FFEB9C", "无法检查": "#D9D9D9", "通过": "#C6EFCE", "提示均已说明": "#DDEBF7", "未报送": "#F8CBAD"}
 LINE = 15.0  # points per line of 11-point text (CJK glyphs included)
 PAGE = 150  # column width units across an A4 landscape page at a reasonable print scale (about 85%)
+LINK_CAP = 50  # the widest column a link to a copy gets (an office name of 40 characters is clipped)
 
 
 def sheet_formats(wb) -> dict:
@@ -95,7 +96,9 @@ class Listing:
         for col, cap in enumerate(self.caps):
             content = [text_width(h) for h in self.header[col: col + 1]]
             content += [text_width(_value(row[col])) for row in self.rows if col < len(row)]
-            widths.append(min(cap, max([4, *content]) + 1.5))
+            # LibreOffice does not wrap a link's text: a column of links is as wide as its longest (within LINK_CAP).
+            links = [text_width(row[col].value) for row in self.rows if col < len(row) and isinstance(row[col], Cell) and row[col].url]
+            widths.append(max(min(cap, max([4, *content]) + 1.5), min(LINK_CAP, max(links, default=0) + 1.5)))
         return widths
 
     def finish(self, freeze: bool = True, autofilter: bool = True) -> int:
