@@ -14,6 +14,7 @@ entities or fetches anything.
 from __future__ import annotations
 
 import bisect
+import copy
 import html
 import io
 import re
@@ -170,10 +171,9 @@ class Package:
 
     def fresh(self) -> Package:
         """This package as read, without the edits made to it: what it read and bounded is shared."""
-        copy = object.__new__(Package)
-        copy.path, copy.data, copy.parts, copy.infos, copy.names = self.path, self.data, self.parts, self.infos, self.names
-        copy.changed, copy.removed, copy._types = {}, set(), None
-        return copy
+        fresh = copy.copy(self)
+        fresh.changed, fresh.removed, fresh._types = {}, set(), None
+        return fresh
 
     def types(self) -> ContentTypes:
         """[Content_Types].xml, read once and written back by ``save``."""

@@ -192,12 +192,11 @@ def read_sheets() -> frozenset[str]:
     return frozenset(inputs | {META_SHEET, explanations.RESULTS_SHEET, explanations.STORE_SHEET})
 
 
-def _for_calamine(package: zipfile.ZipFile, data: bytes, parts: dict[str, bytes], read: set[str]) -> bytes:
+def _for_calamine(package: zipfile.ZipFile, data: bytes, parts: dict[str, bytes], unread: set[str], read: set[str]) -> bytes:
     """The package as python-calamine will read it: without the parts holding cells that the reader
-    does not read (they were not measured), and with a cached error newer than calamine knows
-    (Excel 365's #SPILL!, #CALC! ...) given as #N/A, since it would fail the whole sheet; the
+    does not read (``unread``: they were not measured), and with a cached error newer than calamine
+    knows (Excel 365's #SPILL!, #CALC! ...) given as #N/A, since it would fail the whole sheet; the
     reader takes the real code from the XML (``empty_cell``)."""
-    unread = {name for name, xml in parts.items() if name not in read and is_sheet(xml)}
     changed = {name: _NEW_ERRORS.sub(b"<v>#N/A</v>", parts[name]) for name in read if name in parts and _NEW_ERRORS.search(parts[name])}
     if not changed and (cut := without(data, package.infolist(), unread)) is not None:
         return cut
@@ -256,9 +255,10 @@ class _Book(Source):
             # A part without cells (a chart sheet) was not kept: what it holds is small and never a grid.
             read = {sheet: part for sheet, part in self.sheet_parts.items() if sheet in read_sheets()}
             self._xml = {sheet: parts[part] if part in parts else self.zip.read(part) for sheet, part in read.items()}
-            check_sheet_count(sum(map(is_sheet, parts.values())))
-            check_sheets({sheet: xml for sheet, xml in self._xml.items() if is_sheet(xml)})
-            package = _for_calamine(self.zip, data, parts, set(read.values()))
+            holding = {name for name, xml in parts.items() if is_sheet(xml)}
+            check_sheet_count(len(holding))
+            check_sheets({sheet: self._xml[sheet] for sheet, part in read.items() if part in holding})
+            package = _for_calamine(self.zip, data, parts, holding - set(read.values()), set(read.values()))
         except LimitError as exc:
             raise ReadError(str(exc)) from None
         except Damaged as exc:

@@ -39,8 +39,8 @@ def without(data: bytes, infos: list[zipfile.ZipInfo], leave_out: set[str]) -> b
     found = _end_record(data)
     if found is None or found[1] != len(infos):
         return None
-    at, _, pos = found
-    kept: list[bytes] = []
+    at, _, start = found
+    kept, pos = [], start
     for info in infos:
         if data[pos: pos + 4] != _ENTRY:
             return None
@@ -52,6 +52,5 @@ def without(data: bytes, infos: list[zipfile.ZipInfo], leave_out: set[str]) -> b
     if pos != at:
         return None
     directory = b"".join(kept)
-    start = found[2]
     end_record = _END + struct.pack("<HHHHIIH", 0, 0, len(kept), len(kept), len(directory), start, 0)
     return data[:start] + directory + end_record
