@@ -240,3 +240,54 @@ def test_a_forwarded_template_is_paired_with_last_year_of_the_office_it_is_for(t
     forwarded = report("林业局-2025.xlsx", "示例县林业局", 2025, 0, code="007", meant="示例县住房和城乡建设局")
     results = {r.path.name: r for r in check_many([tmp_path], copies="none", jobs=1)}
     assert results[forwarded.name].previous == {"path": str(own), "match": "exact"}
+
+
+def test_a_batch_holds_its_reports_on_disk_privately_and_removes_them_when_done(tmp_path, monkeypatch):
+    """A batch of 20,000 reports keeps each result on disk while it runs, not in memory: in a folder
+    only this user can read, gone once nobody holds the results (reports are not left in /tmp)."""
+    import gc
+    import stat
+    import tempfile
+
+    from nianbao.batch import check_many
+    from nianbao.samples import fill
+
+    scratch, inputs = tmp_path / "scratch", tmp_path / "in"
+    scratch.mkdir()
+    inputs.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    for n in range(3):
+        fill(load_spec("gov-2021"), inputs / f"r{n}.xlsx", {"meta.office": f"示例县第{n}局"}, year=2025)
+    results = check_many([inputs], copies="none", jobs=1)
+    (held,) = scratch.iterdir()
+    assert held.name.startswith("nianbao-batch-") and stat.S_IMODE(held.stat().st_mode) == 0o700
+    assert [(r.path.name, r.office, r.status) for r in results] == [(f"r{n}.xlsx", f"示例县第{n}局", "clean") for n in range(3)]
+    assert [r.office for r in results.where(lambda r: r.office.endswith("1局"))] == ["示例县第1局"]
+    del results
+    gc.collect()
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_temporary_folder_that_fills_up_stops_the_run_with_one_line(tmp_path):
+    """The batch keeps its results in the temporary folder: when that fills up, one Chinese line
+    says which folder and what to do, never a traceback (a file-size limit stands in for a full disk)."""
+    import os
+    import resource
+    import shutil
+    import subprocess
+    import sys
+
+    from nianbao.samples import fill
+
+    inputs, scratch = tmp_path / "in", tmp_path / "scratch"
+    inputs.mkdir()
+    scratch.mkdir()
+    first = fill(load_spec("gov-2021"), inputs / "r00.xlsx", year=2025)
+    for n in range(1, 60):  # about 3 KB each on disk: more than the 64 KB a file may grow to
+        shutil.copy(first, inputs / f"r{n:02d}.xlsx")
+    run = subprocess.run([sys.executable, "-m", "nianbao", "check", str(inputs), "--copies", "none", "--jobs", "1"],
+                         capture_output=True, text=True, timeout=300, env=os.environ | {"TMPDIR": str(scratch)},
+                         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024)))
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert f"临时文件夹 {scratch} 无法写入" in run.stderr and "TMPDIR" in run.stderr, run.stderr
+    assert list(scratch.iterdir()) == []  # what it held is removed all the same

@@ -3,10 +3,12 @@
 1. Workers read chunks of files and run the REPORT stage (the Pandera schema once per chunk and
    format, on the stacked values). Each file comes back as its findings plus a small extract: the
    cells its PAIR and BATCH rules read (RuleSet.kept_in_batch).
-2. The parent pairs reports by office and year (or uses the one ``previous`` file given; pairing.py)
-   and runs the PAIR and BATCH stages on the extracts. Only findings and extracts are kept, so
-   memory stays small however many files there are.
-3. Workers write the annotated copies.
+2. The parent puts each result and extract on disk as it arrives (spill.py), keeping a brief of
+   each and the few cells its BATCH rules compare; pairs reports by office and year (or uses the
+   one ``previous`` file given; pairing.py); runs the BATCH stage across the batch, then each
+   report's PAIR stage and findings, one report at a time. Its memory stays flat however many
+   files there are.
+3. Workers write the annotated copies, a few in flight at a time.
 
 Every file is isolated: whatever one file does (an exception, a hang past the time budget, a
 crash of its worker) becomes that file's failed result, and every other file is checked. A chunk
@@ -31,24 +33,25 @@ from nianbao.importers import importable, imported_for_check, write_template
 from nianbao.layout import form_layout
 from nianbao.limits import LIMITS
 from nianbao.pairing import Checked, Pairing, pair
-from nianbao.pipeline import batch_stage, compact, extract, findings_of, pair_stage, read_any, report_stage, sort_findings
+from nianbao.pipeline import batch_stage, compact, compared, extract, findings_of, pair_stage, read_any, report_stage, sort_findings
 from nianbao.result import Result, describe, failure_reason
 from nianbao.roster import Offices, Roster
 from nianbao.rules.catalogue import ruleset
 from nianbao.rules.kinds import BatchReport
 from nianbao.spec import FormSpec, load_spec
+from nianbao.spill import Brief, Results, Spill
 from nianbao.values import Values
 from nianbao.workers import Failure, Pool, Progress, chunk_size, chunks, worker_count
 
 COPIES = tuple(c.value for c in Copies)
 
 
-def _check_chunk(paths: list[Path], roster: Roster | None = None) -> list[Checked]:
+def _check_chunk(paths: list[str | Path], roster: Roster | None = None) -> list[Checked]:
     """Read a chunk of files and run their REPORT stage (in a worker)."""
     # Reading makes many small objects and no reference cycles: the cyclic collector only costs time.
     gc.disable()
     try:
-        return _check_files(paths, Offices(roster) if roster is not None else None)
+        return _check_files([Path(p) for p in paths], Offices(roster) if roster is not None else None)
     finally:
         gc.enable()
 
@@ -128,23 +131,34 @@ def _compacted(checked: list[Checked]) -> list[Checked]:
     return checked
 
 
-def _alone(pool: Pool, task, path: Path, phase: str) -> list[Checked]:
+def _spilled(spill: Spill, checked: list[Checked]) -> list[Checked]:
+    """What the parent keeps of a chunk's files in a batch: a brief of each, and the cells the BATCH
+    stage compares; the result and the extract go to disk."""
+    kept = []
+    for c in checked:
+        key = spill.add(c.result, c.extract)
+        kept.append(Checked(Brief.of(key, c.result, is_attachment(c.result)), compared(c.extract) if c.extract is not None else None))
+    return kept
+
+
+def _alone(pool: Pool, task, path: str | Path, phase: str, keep) -> list[Checked]:
     """One file checked with nothing else in flight: a worker that dies now died of this file. (While
     other tasks run, a worker killed just after finishing one task and taking the next can have its
     death put on the task it had finished: an innocent file, or a chunk of them.)"""
-    (single,) = pool.map(task, [[path]], [LIMITS.seconds], None, phase, [1], _compacted)
-    return [Checked(Result(path, reason=single.reason, error=single.error), None)] if isinstance(single, Failure) else single
+    (single,) = pool.map(task, [[path]], [LIMITS.seconds], None, phase, [1], keep)
+    return keep([Checked(Result(Path(path), reason=single.reason, error=single.error), None)]) if isinstance(single, Failure) else single
 
 
-def _check_all(pool: Pool, paths: list[Path], size: int, progress: Progress | None, phase: str, roster: Roster | None = None) -> list[Checked]:
+def _check_all(pool: Pool, paths: list[str | Path], size: int, progress: Progress | None, phase: str, keep=_compacted,
+               roster: Roster | None = None) -> list[Checked]:
     """Check ``paths`` in chunks (with ``roster``, each report knows what the roster says of its
-    office); every file of a chunk that failed is checked again alone."""
+    office), ``keep`` saying what is kept of each file; every file of a chunk that failed is checked again alone."""
     parts = chunks(paths, size)
     task = partial(_check_chunk, roster=roster)
-    done = pool.map(task, parts, [LIMITS.seconds + 0.5 * len(c) for c in parts], progress, phase, [len(c) for c in parts], _compacted)
+    done = pool.map(task, parts, [LIMITS.seconds + 0.5 * len(c) for c in parts], progress, phase, [len(c) for c in parts], keep)
     checked: list[Checked] = []
     for chunk, outcome in zip(parts, done, strict=True):
-        checked += [c for path in chunk for c in _alone(pool, task, path, phase)] if isinstance(outcome, Failure) else outcome
+        checked += [c for path in chunk for c in _alone(pool, task, path, phase, keep)] if isinstance(outcome, Failure) else outcome
     return checked
 
 
@@ -154,53 +168,65 @@ def read_many(inputs: Iterable[str | Path], jobs: int | None = None) -> list[Che
     items, _ = discover(inputs)
     workers = worker_count(jobs)
     with Pool(workers) as pool:
-        return _check_all(pool, [i.path for i in items], chunk_size(len(items), workers), None, "previous")
+        return _check_all(pool, [i.source for i in items], chunk_size(len(items), workers), None, "previous")
 
 
 class PreviousDirError(Exception):
     """--previous-dir names nothing that can be read; the message is one line of Chinese."""
 
 
-def _given(pool: Pool, checked: list[Checked], previous: Path) -> list[Pairing]:
+def _given(pool: Pool, spill: Spill, checked: list[Checked], previous: Path) -> list[Pairing]:
     """Every report paired with the one ``previous`` file."""
-    (prev,) = _check_all(pool, [previous], 1, None, "previous")
+    (prev,) = _check_all(pool, [previous], 1, None, "previous", partial(_spilled, spill))
     if prev.extract is None:
         for c in checked:
             if c.result.reason is None:
                 c.result.reason = f"上一年度报告 {previous.name} 无法读取：{prev.result.reason}"
-    return [Pairing(prev.extract, previous, "given")] * len(checked)
+                _change(spill, c.result.key, reason=c.result.reason)
+    return [Pairing(prev if prev.extract is not None else None, previous, "given")] * len(checked)
 
 
-def _earlier(pool: Pool, previous_dir: Path | None, size: int) -> list[Checked]:
+def _earlier(pool: Pool, spill: Spill, previous_dir: Path | None, size: int) -> list[Checked]:
     """Last year's collection, read first, so that a folder with nothing readable stops the run at once."""
     if previous_dir is None:
         return []
     earlier, _ = discover([previous_dir])
-    others = _check_all(pool, [i.path for i in earlier], size, None, "previous")
+    others = _check_all(pool, [i.source for i in earlier], size, None, "previous", partial(_spilled, spill))
     if not any(o.extract is not None for o in others):
         raise PreviousDirError(f"--previous-dir {previous_dir} 中没有能读取的上一年度报告（共 {len(others)} 个文件）")
     return others
 
 
-def _later_stages(checked: list[Checked], pairs: list[Pairing]) -> None:
-    """The PAIR and BATCH stages on the extracts, added to each result's findings."""
+def _change(spill: Spill, key: int, **changes) -> None:
+    result = spill.result(key)
+    for name, value in changes.items():
+        setattr(result, name, value)
+    spill.save(key, result)
+
+
+def _finish(result: Result, values: Values, hits: list, pairing: Pairing, spill: Spill) -> None:
+    """One report's PAIR stage, and every hit of the later stages added to its findings."""
+    result.previous = {"path": str(pairing.path), "match": pairing.match} if pairing.found is not None else None
+    result.previous_note = pairing.note
+    try:
+        if pairing.found is not None:
+            hits = hits + pair_stage(ruleset(values.spec), values, spill.extract(pairing.found.result.key))
+        result.findings = sort_findings(values.spec, result.findings + findings_of(values, hits))
+        result.stale = explain(result.findings, values.explanations)
+    except Exception as exc:
+        result.fail(exc)
+
+
+def _later_stages(spill: Spill, checked: list[Checked], pairs: list[Pairing]) -> None:
+    """The BATCH stage across the batch's compared cells, then each report's PAIR stage, one report at a time."""
     usable = [c.extract is not None and c.result.reason is None for c in checked]
-    reports = [BatchReport(ruleset(c.extract.spec), c.extract, shown(c.result.path.name)) if ok else None
-               for c, ok in zip(checked, usable, strict=True)]
-    batch = batch_stage(reports)
+    batch = batch_stage([BatchReport(ruleset(c.extract.spec), c.extract, shown(c.result.path.name)) if ok else None
+                         for c, ok in zip(checked, usable, strict=True)])
     for index, (c, pairing) in enumerate(zip(checked, pairs, strict=True)):
-        if not usable[index]:
-            continue
-        c.result.previous = {"path": str(pairing.path), "match": pairing.match} if pairing.extract is not None else None
-        c.result.previous_note = pairing.note
-        try:
-            hits = batch.get(index, [])
-            if pairing.extract is not None:
-                hits += pair_stage(reports[index].rules, c.extract, pairing.extract)
-            c.result.findings = sort_findings(c.extract.spec, c.result.findings + findings_of(c.extract, hits))
-            c.result.stale = explain(c.result.findings, c.extract.explanations)
-        except Exception as exc:
-            c.result.fail(exc)
+        if usable[index]:
+            result = spill.result(c.result.key)
+            _finish(result, spill.extract(c.result.key), batch.get(index, []), pairing, spill)
+            spill.save(c.result.key, result)
 
 
 def is_attachment(result: Result) -> bool:
@@ -208,25 +234,31 @@ def is_attachment(result: Result) -> bool:
     return importable(result.path) and result.has_no_table()
 
 
-def _set_aside(checked: list[Checked]) -> None:
+def _set_aside(spill: Spill, checked: list[Checked]) -> None:
     """Texts that are no report: not checked further, nothing to pair or copy."""
     for c in checked:
-        if is_attachment(c.result):
-            c.result.attachment, c.result.findings, c.result.unread, c.extract = True, [], {}, None
+        if c.result.no_table:
+            _change(spill, c.result.key, attachment=True, findings=[], unread={})
+            c.extract = None
 
 
-def _copies(pool: Pool, items: list[Item], checked: list[Checked], copies: str, progress: Progress | None) -> None:
+def _wanted(result: Result, copies: str) -> bool:
     # With "findings", a copy for every file with something to show: findings, explanations no
     # longer needed, or cells that could not be read.
-    wanted = [(item, c.result) for item, c in zip(items, checked, strict=True) if c.result.reason is None and not c.result.attachment
-              and (copies == "all" or (copies == "findings" and (c.result.findings or c.result.stale or c.result.unread)))]
-    written = pool.map(_annotate_one, [(i.path, r, i.dest) for i, r in wanted], [LIMITS.seconds] * len(wanted),
-                       progress, "annotate", [1] * len(wanted))
-    for (item, result), outcome in zip(wanted, written, strict=True):
+    return result.reason is None and not result.attachment and (
+        copies == "all" or (copies == "findings" and bool(result.findings or result.stale or result.unread)))
+
+
+def _copies(pool: Pool, spill: Spill, items: list[Item], checked: list[Checked], copies: str, progress: Progress | None) -> None:
+    wanted = [(item, c.result.key) for item, c in zip(items, checked, strict=True)
+              if copies != "none" and _wanted(spill.result(c.result.key), copies)]
+    jobs = ((item.path, spill.result(key), item.dest) for item, key in wanted)  # read as the pool takes them
+    written = pool.map(_annotate_one, jobs, [LIMITS.seconds] * len(wanted), progress, "annotate", [1] * len(wanted))
+    for (item, key), outcome in zip(wanted, written, strict=True):
         if isinstance(outcome, Failure):  # the findings stand; the file still counts as not fully done
-            result.reason, result.error = f"无法写出批注副本 {item.dest}：{outcome.reason}", outcome.error
+            _change(spill, key, reason=f"无法写出批注副本 {item.dest}：{outcome.reason}", error=outcome.error)
         else:
-            result.output = outcome
+            _change(spill, key, output=outcome)
 
 
 def check_many(
@@ -240,14 +272,14 @@ def check_many(
     progress: Progress | None = None,
     destinations: Destinations | None = None,
     roster: Roster | None = None,
-) -> list[Result]:
+) -> Results:
     """Check every workbook and report named by ``inputs``; returns one result per file, in order.
 
     ``previous`` is last year's report for every input; otherwise reports are paired by office
     and year among the inputs and the files under ``previous_dir``. With a ``roster``, each report
     is checked knowing its office's 类型 and 公布期限 (F101), and an imported text with none of the
-    official tables is set aside (``Result.attachment``): no findings, no pairing, no copy. Never
-    raises for a bad file.
+    official tables is set aside (``Result.attachment``): no findings, no pairing, no copy. The
+    results are read back from disk as they are asked for (spill.Results). Never raises for a bad file.
     """
     if copies not in COPIES:
         raise ValueError(f"copies must be one of {COPIES}")
@@ -255,13 +287,17 @@ def check_many(
     items, missing = discover(inputs, out_dir, destinations)
     workers = worker_count(jobs)
     size = chunk_size(len(items), workers)
+    spill = Spill()
     with Pool(workers) as pool:
-        others = _earlier(pool, previous_dir, size)
-        checked = _check_all(pool, [i.path for i in items], size, progress, "check", roster)
+        others = _earlier(pool, spill, previous_dir, size)
+        checked = _check_all(pool, [i.source for i in items], size, progress, "check", partial(_spilled, spill), roster)
         if roster is not None:
-            _set_aside(checked)
-        pairs = _given(pool, checked, previous) if previous is not None else pair(checked, checked + others, previous_dir is not None)
-        _later_stages(checked, pairs)
-        _copies(pool, items, checked, copies, progress)
-    destinations.record(r.output for r in (c.result for c in checked) if r.output is not None)
-    return [c.result for c in checked] + missing
+            _set_aside(spill, checked)
+        pairs = _given(pool, spill, checked, previous) if previous is not None else pair(checked, checked + others, previous_dir is not None)
+        del others
+        _later_stages(spill, checked, pairs)
+        del pairs
+        _copies(pool, spill, items, checked, copies, progress)
+    results = Results(spill, [c.result.key for c in checked] + missing)
+    destinations.record(r.output for r in results if r.output is not None)
+    return results

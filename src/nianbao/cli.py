@@ -19,7 +19,7 @@ from rich.text import Text
 
 from nianbao.choices import Copies, FailOn
 from nianbao.explanations import said
-from nianbao.files import describe_os_error, json_text, shown
+from nianbao.files import describe_os_error, shown
 from nianbao.findings import ERROR
 from nianbao.helptext import chinese
 from nianbao.layout import form_layout
@@ -314,7 +314,8 @@ def check_command(
     if not run.results and run.collection is None:
         _stop("没有找到要检查的文件（.xlsx/.xlsm，或 .txt/.md/.html/.docx/.pdf 报告）")
     if as_json:
-        sys.stdout.write(json_text(run.to_json()) + "\n")
+        sys.stdout.writelines(run.json_pieces())
+        sys.stdout.write("\n")
     else:
         _print_run(run, quiet)
     raise typer.Exit(run.exit_code(fail_on))
@@ -326,10 +327,11 @@ def _print_run(run, quiet: bool) -> None:
             _print_result(result)
         elif result.status in ("failed", "errors") or not result.complete:  # quiet still names the files to act on
             _print_result(result, findings=False)
-    from nianbao.summary import files_line, findings_line
+    from nianbao.summary import files_line, findings_line, tally
 
-    out.print(escape(files_line(run.results)))  # files, as in 汇总.xlsx and summary.json
-    out.print(escape(findings_line(run.results)) + (f"；汇总：{escape(str(run.summary[0]))}" if run.summary else ""))
+    counted = tally(run.results)
+    out.print(escape(files_line(counted)))  # files, as in 汇总.xlsx and summary.json
+    out.print(escape(findings_line(counted)) + (f"；汇总：{escape(str(run.summary[0]))}" if run.summary else ""))
     if run.collection is not None:
         _print_collection(run.collection)
 

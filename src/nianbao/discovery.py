@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from nianbao.files import LOCK, MANIFEST, SUMMARY_FILES, Destinations, describe_os_error, shown
+from nianbao.files import LOCK, MANIFEST, SUMMARY_FILES, Destinations, describe_os_error, path_text, shown
 from nianbao.importers import importable
 from nianbao.limits import NotRegularFile, check_regular
 from nianbao.result import Result
@@ -21,12 +21,21 @@ LEGACY = (".xls",)  # found and listed with the reason they cannot be read, neve
 COPY_SUFFIX = ".检查"  # annotated copies written beside their input are named <name>.检查.xlsx
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Item:
-    """One file to check: where it is, and where its annotated copy goes."""
+    """One file to check: where it is, and where its annotated copy goes (as text: a third of the
+    memory of two Paths, and a batch of 20,000 files holds every item)."""
 
-    path: Path
-    dest: Path
+    source: str
+    target: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.source)
+
+    @property
+    def dest(self) -> Path:
+        return Path(self.target)
 
 
 # Formats offices send that nianbao cannot read, each said with what to do instead.
@@ -132,12 +141,12 @@ def discover(inputs: Iterable[str | Path], out_dir: Path | None = None,
             found.append((path, root))
         elif reason:
             listed.append(Result(path, reason=reason, error=None if named is None else "NotChecked"))
-    destinations.inputs |= {path.resolve() for path, _ in found}
+    destinations.inputs |= {path_text(path.resolve()) for path, _ in found}
     items = []
     for path, root in found:
         name = copy_name(path)
         wanted = path.with_name(name) if out_dir is None else out_dir / path.relative_to(root).with_name(name)
-        items.append(Item(path, destinations.choose(wanted)))
+        items.append(Item(path_text(path), path_text(destinations.choose(wanted))))
     return items, listed
 
 

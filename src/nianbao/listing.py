@@ -2,9 +2,11 @@
 
 xlsxwriter writes no row heights and no column widths of its own, and LibreOffice and WPS do not
 fit rows to wrapped text on opening, so wrapped cells overlapped the rows below. A ``Listing``
-collects a sheet's rows first, then sizes each column to its content (within a cap per column)
-and each row to the lines its wrapped text takes, and sets the page up: A4 landscape, one page
-wide, the header repeated on every page, the title wrapped over the table's width.
+reads a sheet's rows twice: first to size each column to its content (within a cap per column),
+then to write each row as tall as the lines its wrapped text takes; and sets the page up: A4
+landscape, one page wide, the header repeated on every page, the title wrapped over the table's
+width. The rows can be a function that gives them afresh, and the workbook writes each row to disk
+as the next begins (files.listing_workbook), so a summary of 20,000 files is never held whole.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from __future__ import annotations
 import math
 import os
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from nianbao.files import writable
 
 FILLS = {"有错误": "#FFC7CE", "有提示": "#FFEB9C", "无法检查": "#D9D9D9", "通过": "#C6EFCE", "提示均已说明": "#DDEBF7", "未报送": "#F8CBAD"}
 LINE = 15.0  # points per line of 11-point text (CJK glyphs included)
@@ -75,14 +80,15 @@ class Listing:
         self.ws, self.formats, self.caps = wb.add_worksheet(name), formats, caps
         self.top: list[tuple[str, str]] = []  # (text, format key) above the table
         self.header: list[str] = []
-        self.rows: list[list] = []
+        self._rows: Callable[[], Iterable[list]] = list
 
     def title(self, text: str, style: str = "title") -> Listing:
         self.top.append((text, style))
         return self
 
-    def table(self, header: list[str], rows: list[list]) -> Listing:
-        self.header, self.rows = header, rows
+    def table(self, header: list[str], rows: list[list] | Callable[[], Iterable[list]]) -> Listing:
+        """The header, and the rows: a list, or a function giving them afresh (they are read twice)."""
+        self.header, self._rows = header, rows if callable(rows) else lambda: rows
         return self
 
     def _format(self, fmt):
@@ -92,14 +98,14 @@ class Listing:
         return self.formats[fmt] if isinstance(fmt, (str, tuple)) else fmt
 
     def _widths(self) -> list[float]:
-        widths = []
-        for col, cap in enumerate(self.caps):
-            content = [text_width(h) for h in self.header[col: col + 1]]
-            content += [text_width(_value(row[col])) for row in self.rows if col < len(row)]
-            # LibreOffice does not wrap a link's text: a column of links is as wide as its longest (within LINK_CAP).
-            links = [text_width(row[col].value) for row in self.rows if col < len(row) and isinstance(row[col], Cell) and row[col].url]
-            widths.append(max(min(cap, max([4, *content]) + 1.5), min(LINK_CAP, max(links, default=0) + 1.5)))
-        return widths
+        content = [max([4, *(text_width(h) for h in self.header[col: col + 1])]) for col in range(len(self.caps))]
+        links = [0] * len(self.caps)  # LibreOffice does not wrap a link's text: a column of links is as wide as its longest
+        for row in self._rows():
+            for col, cell in enumerate(row[: len(self.caps)]):
+                content[col] = max(content[col], text_width(_value(cell)))
+                if isinstance(cell, Cell) and cell.url:
+                    links[col] = max(links[col], text_width(cell.value))
+        return [max(min(cap, wide + 1.5), min(LINK_CAP, link + 1.5)) for cap, wide, link in zip(self.caps, content, links, strict=True)]
 
     def finish(self, freeze: bool = True, autofilter: bool = True) -> int:
         """Write everything, sized; returns the header's row index."""
@@ -109,19 +115,20 @@ class Listing:
         last = len(widths) - 1
         total = sum(widths)
         for row, (text, style) in enumerate(self.top):
-            ws.merge_range(row, 0, row, last, text, self._format(style))
+            ws.merge_range(row, 0, row, last, writable(text), self._format(style))
             ws.set_row(row, lines(text, total * (0.85 if style == "title" else 1)) * (LINE + (3 if style == "title" else 0)))
         head = len(self.top) + (1 if self.top else 0)
         ws.write_row(head, 0, self.header, self.formats["bold"])
         ws.set_row(head, max(lines(h, w) for h, w in zip(self.header, widths, strict=False)) * LINE + 2)
-        for n, row in enumerate(self.rows, head + 1):
+        n = head
+        for n, row in enumerate(self._rows(), head + 1):
             for col, cell in enumerate(row):
                 _write(ws, n, col, cell, self)
             ws.set_row(n, max([1, *(lines(_value(c), widths[i]) for i, c in enumerate(row) if i < len(widths))]) * LINE + 2)
         if freeze:
             ws.freeze_panes(head + 1, 0)
-        if autofilter and self.rows:
-            ws.autofilter(head, 0, head + len(self.rows), last)
+        if autofilter and n > head:
+            ws.autofilter(head, 0, n, last)
         printable(ws, head)
         return head
 
@@ -132,11 +139,11 @@ def _value(cell) -> object:
 
 def _write(ws, row: int, col: int, cell, listing: Listing) -> None:
     if isinstance(cell, Cell) and cell.url:
-        ws.write_url(row, col, cell.url, listing._format(cell.fmt), string=str(cell.value))
+        ws.write_url(row, col, writable(cell.url), listing._format(cell.fmt), string=writable(str(cell.value)))
         return
     value = _value(cell)
     fmt = listing._format(cell.fmt if isinstance(cell, Cell) else None)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         ws.write_number(row, col, value, fmt)
     else:
-        ws.write_string(row, col, "" if value is None else str(value), fmt)
+        ws.write_string(row, col, "" if value is None else writable(str(value)), fmt)

@@ -12,7 +12,7 @@ from nianbao.rules.kinds.duplicate import SHOWN
 from nianbao.values import Values
 
 
-@dataclass
+@dataclass(slots=True)
 class Checked:
     """A file checked by a worker: its result, and the cells its PAIR and BATCH rules read (None: unreadable)."""
 
@@ -20,11 +20,11 @@ class Checked:
     extract: Values | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pairing:
-    """How a report found last year's: the file, and by what (a key of roster.MATCHES)."""
+    """How a report found last year's: the report found, its file, and by what (a key of roster.MATCHES)."""
 
-    extract: Values | None
+    found: Checked | None
     path: Path | None = None
     match: str | None = None
     note: str | None = None  # why none was found, when one was looked for
@@ -79,7 +79,7 @@ def pair(checked: list[Checked], candidates: list[Checked], explain: bool) -> li
             note = f"{year} 年度有多份可能是“{c.result.office}”的报告：{listed}"
             pairs.append(Pairing(None, note=note if explain else None))
         elif hits:
-            pairs.append(Pairing(hits[0].extract, hits[0].result.path, match))
+            pairs.append(Pairing(hits[0], hits[0].result.path, match))
         else:
             pairs.append(Pairing(None, note=f"没有找到“{c.result.office}”{year} 年度的报告" if explain else None))
     return pairs

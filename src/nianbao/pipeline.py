@@ -6,6 +6,7 @@ only runs the stages in order and dresses their hits as findings. ``check()`` (o
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from nianbao.read import ReadError, read_workbook
 from nianbao.result import Result, describe
 from nianbao.rules.catalogue import RuleSet, ruleset
 from nianbao.rules.kinds import REGISTRY, BatchReport, Stage
+from nianbao.spec import FormSpec
 from nianbao.values import Packed, Values
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
@@ -55,18 +57,31 @@ def extract(values: Values) -> Values:
 
 
 @cache
-def _kept(spec) -> tuple[dict[str, int], dict[tuple[str, str], tuple[str, str]]]:
+def _kept(spec, keys: frozenset[str]) -> tuple[dict[str, int], dict[tuple[str, str], tuple[str, str]]]:
     """The kept keys' positions, and each input cell's place as one shared tuple, for a format."""
-    keys = sorted(ruleset(spec).kept_in_batch)
-    return {k: i for i, k in enumerate(keys)}, {(c.sheet, c.address): (c.sheet, c.address) for c in form_layout(spec).inputs.values()}
+    return {k: i for i, k in enumerate(sorted(keys))}, {(c.sheet, c.address): (c.sheet, c.address) for c in form_layout(spec).inputs.values()}
 
 
 def compact(values: Values) -> Values:
-    """An extract as the parent keeps it: values and places in tuples over keys shared by every
-    report of its format (a dict per report cost 64 KB; this is a few KB)."""
-    index, places = _kept(values.spec)
+    """An extract as the parent keeps it outside a batch's spill (pairing for distribution): values
+    and places in tuples over keys shared by every report of its format (a dict per report cost
+    64 KB; this is a few KB)."""
+    index, places = _kept(values.spec, ruleset(values.spec).kept_in_batch)
     return Values(values.spec, Packed(index, values.data), where=Packed(index, values.where, lambda p: places.get(p, p)),
                   source=values.source, explanations=values.explanations)
+
+
+@dataclass(frozen=True, slots=True)
+class Compared:
+    """What a batch holds in memory of a report: the cells its BATCH stage compares across the
+    batch (RuleSet.compared_in_batch), in one tuple over keys shared by every report of its format."""
+
+    spec: FormSpec
+    data: Packed
+
+
+def compared(values: Values) -> Compared:
+    return Compared(values.spec, Packed(_kept(values.spec, ruleset(values.spec).compared_in_batch)[0], values.data))
 
 
 def _message(template: str, params: dict) -> str:

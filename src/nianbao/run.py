@@ -4,15 +4,16 @@ parameters and renders a ``Run``; Python users call ``check_round`` directly."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nianbao.batch import PreviousDirError, check_many
 from nianbao.choices import Copies, FailOn, Status
-from nianbao.files import Destinations, OutputError, describe_os_error, folder_lock
+from nianbao.files import Destinations, OutputError, describe_os_error, folder_lock, json_pieces
 from nianbao.result import Result
+from nianbao.spill import SpillError
 from nianbao.workers import Progress
 
 
@@ -25,7 +26,7 @@ class RunError(Exception):
 class Run:
     """What a run found: a result per file, the roster's collection, and the summary files written."""
 
-    results: list[Result]
+    results: Sequence[Result]  # spill.Results from check_round: each read from disk as it is asked for
     collection: object | None = None  # collect.Collection, with a roster
     summary: list[Path] = field(default_factory=list)
 
@@ -45,11 +46,12 @@ class Run:
         warnings = FailOn(fail_on).counts_warnings and any(r.warnings for r in self.results)
         return 1 if any(r.errors for r in self.results) or warnings else 0
 
-    def to_json(self) -> dict:
-        document = {"version": 1, "files": [r.to_dict() for r in self.results]}
+    def json_pieces(self) -> Iterator[str]:
+        """The findings document (``check --json``), a file at a time."""
+        document = {"version": 1, "files": []}
         if self.collection is not None:  # texts that are no report: listed, not checked
             document["attachments"] = [{"path": str(r.path), "office": o.name if o else None} for r, o in self.collection.attachments]
-        return document
+        return json_pieces(document, "files", (r.to_dict() for r in self.results))
 
 
 def check_round(
@@ -76,13 +78,13 @@ def check_round(
         with folder_lock(out) if out is not None else nullcontext():
             checked = check_many(inputs, out_dir=out, previous=previous, previous_dir=previous_dir, copies=Copies(copies).value,
                                  jobs=jobs, progress=progress, destinations=destinations, roster=roster)
-            results = [r for r in checked if not r.attachment]  # a cover note counts for nothing: no status, no exit code
+            results = checked.where(lambda r: not r.attachment)  # a cover note counts for nothing: no status, no exit code
             attached = [r for r in checked if r.attachment]
             run = Run(results, collect(roster, results, year, attached) if roster is not None else None)
             if out is not None and (results or run.collection):
                 run.summary = write_summary(results, out, destinations, run.collection)
                 destinations.record(run.summary)
-    except (OutputError, PreviousDirError) as exc:
+    except (OutputError, PreviousDirError, SpillError) as exc:
         raise RunError(str(exc)) from None
     except OSError as exc:  # the disk filled or the folder went away while writing the summary
         raise RunError(f"无法写出汇总到 {out}：{describe_os_error(exc)}（已写出的文件完整，汇总未写出）") from None

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import csv
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from nianbao import __version__
 from nianbao.collect import NEEDS_FIXING, ROSTER_STATUS, Collection
 from nianbao.explanations import insufficient
-from nianbao.files import SUMMARY_FILES, Destinations, atomic_path, close_workbook, inert_text, json_text, listing_workbook, shown
+from nianbao.files import SUMMARY_FILES, Destinations, atomic_path, close_workbook, inert_text, json_pieces, listing_workbook, shown
 from nianbao.findings import ERROR
 from nianbao.listing import Cell, Listing, copy_cell, sheet_formats
 from nianbao.result import Result
@@ -33,19 +35,28 @@ FIRST = 3  # findings quoted per file in the overview
 GROUPED = "Y403"  # the rule whose findings name a group of reports (rules/similarity.py)
 
 
-def files_line(results: list[Result]) -> str:
-    """What the files came to, each number saying what it counts (files, not findings)."""
-    counts = Counter(r.status for r in results)
-    partial = sum(not r.complete for r in results)
-    return (f"共 {len(results)} 个文件：有错误的 {counts['errors']} 个，有未说明提示的 {counts['warnings']} 个，"
+def tally(results: Iterable[Result]) -> dict[str, Counter]:
+    """Files by status (and how many were read in part), findings by severity: in one pass, as a
+    batch's results are read from disk one at a time."""
+    files, findings = Counter({s: 0 for s in STATUS} | {"partial": 0}), Counter(errors=0, warnings=0, explained=0)
+    for r in results:
+        files.update((r.status, *(["partial"] if not r.complete else [])))
+        findings.update(errors=r.errors, warnings=r.warnings, explained=r.explained)
+    return {"files": files, "findings": findings}
+
+
+def files_line(counted: dict[str, Counter]) -> str:
+    """What the files came to (``tally``), each number saying what it counts (files, not findings)."""
+    counts = counted["files"]
+    return (f"共 {sum(counts[s] for s in STATUS)} 个文件：有错误的 {counts['errors']} 个，有未说明提示的 {counts['warnings']} 个，"
             f"提示均已说明的 {counts['explained']} 个，通过 {counts['clean']} 个，无法检查 {counts['failed']} 个"
-            + (f"；其中部分检查（有单元格未能读取）{partial} 个" if partial else ""))
+            + (f"；其中部分检查（有单元格未能读取）{counts['partial']} 个" if counts["partial"] else ""))
 
 
-def findings_line(results: list[Result]) -> str:
-    """The findings of all files by severity (findings, not files)."""
-    return (f"发现的问题：错误 {sum(r.errors for r in results)} 项，未说明的提示 {sum(r.warnings for r in results)} 项，"
-            f"已说明的提示 {sum(r.explained for r in results)} 项")
+def findings_line(counted: dict[str, Counter]) -> str:
+    """The findings of all files by severity (``tally``; findings, not files)."""
+    counts = counted["findings"]
+    return f"发现的问题：错误 {counts['errors']} 项，未说明的提示 {counts['warnings']} 项，已说明的提示 {counts['explained']} 项"
 
 
 def roster_counts(collection: Collection) -> dict[str, int]:
@@ -76,11 +87,21 @@ def _previous(result: Result) -> str:
     return f"未配对：{result.previous_note}" if result.previous_note else ""
 
 
-def _by_rule(results: list[Result]) -> dict[str, list[tuple[Result, object]]]:
+class Filed(NamedTuple):
+    """The file a finding was found in, as the summary names it (not the whole result: a batch's
+    results are read from disk one at a time, and holding them all is what spill.py avoids)."""
+
+    path: str  # as shown
+    office: str
+    output: Path | None
+
+
+def _by_rule(results: Iterable[Result]) -> dict[str, list[tuple[Filed, object]]]:
     grouped: dict[str, list] = defaultdict(list)
     for result in results:
+        filed = Filed(shown(result.path), result.office or "", result.output)
         for f in result.findings:
-            grouped[f.rule].append((result, f))
+            grouped[f.rule].append((filed, f))
     return dict(sorted(grouped.items()))
 
 
@@ -151,26 +172,36 @@ def _verdict(finding) -> str:
     return f"{problem}；提示仍待处理" if problem else "提示已说明"
 
 
+def _explained(r: Result, out_dir: Path) -> list[list]:
+    """已说明's rows of one file: its explained findings, and the explanations whose finding is gone."""
+    lines = [[f.severity, f.rule, f"{f.sheet}!{f.cell}" if f.cell else "", f.message, f.explanation, _verdict(f)]
+             for f in r.findings if f.explanation]
+    lines += [["", e.rule, "", e.message, e.text, "问题已不再出现，说明不再需要"] for e in r.stale]
+    return [[shown(r.path), r.office or "", *line, copy_cell(r.output, out_dir)] for line in lines]
+
+
 def _explained_sheet(wb, formats: dict, results: list[Result], out_dir: Path) -> None:
     """已说明: every finding with an explanation, for the 政务公开办 to accept or reject, and the
     explanations whose finding is gone."""
-    rows = [(r, f.severity, f.rule, f"{f.sheet}!{f.cell}" if f.cell else "", f.message, f.explanation, _verdict(f))
-            for r in results for f in r.findings if f.explanation]
-    rows += [(r, "", e.rule, "", e.message, e.text, "问题已不再出现，说明不再需要") for r in results for e in r.stale]
+    rows = [line for r in results for line in _explained(r, out_dir)]
     if rows:
         Listing(wb, formats, "已说明", [24, 16, 6, 6, 10, 40, 30, 14, 22]).title(
             f"已说明的问题：{len(rows)} 项（请审核说明是否成立；不成立的退回修改）").table(
             ["文件", "机关", "严重程度", "规则", "位置", "问题", "说明", "处理", "批注副本"],
-            [[shown(r.path), r.office or "", *line, copy_cell(r.output, out_dir)] for r, *line in rows]).finish(freeze=False)
+            rows).finish(freeze=False)
 
 
 def _overview_sheet(wb, formats: dict, results: list[Result], out_dir: Path) -> None:
     """汇总: one row per file."""
-    rows = [[i, shown(r.path), r.office or "", f"{r.year or ''}\n{r.format or ''}".strip(), _status(STATUS[r.status]), r.errors, r.warnings,
-             _first_findings(r), copy_cell(r.output, out_dir), _previous(r)] for i, r in enumerate(results, 1)]
+    counted = tally(results)
+
+    def rows():  # read twice by the listing, never held: one row per file of a batch that may be 20,000
+        return ([i, shown(r.path), r.office or "", f"{r.year or ''}\n{r.format or ''}".strip(), _status(STATUS[r.status]), r.errors, r.warnings,
+                 _first_findings(r), copy_cell(r.output, out_dir), _previous(r)] for i, r in enumerate(results, 1))
+
     Listing(wb, formats, "汇总", [5, 24, 18, 9, 10, 5, 5, 46, 22, 20]).title(
-        f"年度报告检查汇总：{files_line(results)}").title(
-        f"{findings_line(results)}。nianbao {__version__}；错误必须修改，提示修改或说明；“提示”列为未说明的提示。"
+        f"年度报告检查汇总：{files_line(counted)}").title(
+        f"{findings_line(counted)}。nianbao {__version__}；错误必须修改，提示修改或说明；“提示”列为未说明的提示。"
         "点击“批注副本”打开标注了问题的工作簿。", "note").table(
         ["序号", "文件", "机关", "年度\n格式", "状态", "错误", "提示", "主要问题", "批注副本", "上一年度报告"], rows).finish()
 
@@ -182,12 +213,12 @@ def _rules_sheets(wb, formats: dict, results: list[Result], out_dir: Path) -> No
     detail, first = [], {}
     for rule_id, hits in by_rule.items():
         first[rule_id] = len(detail)
-        detail += [[rule_id, rules[rule_id].title if rule_id in rules else "", f.severity, r.office or "", shown(r.path),
+        detail += [[rule_id, rules[rule_id].title if rule_id in rules else "", f.severity, r.office, r.path,
                     f"{f.sheet}!{f.cell}" if f.cell else "", f.message, copy_cell(r.output, out_dir)] for r, f in hits]
     listing = Listing(wb, formats, "按规则", [8, 8, 40, 10, 8]).title(f"各规则涉及的文件：{len(by_rule)} 条规则").table(
         ["规则", "严重程度", "名称", "涉及文件数", "发现数"],
         [[Cell(rule_id, "link", f"internal:'问题明细'!A{first[rule_id] + 4}"), rules[rule_id].severity if rule_id in rules else "",
-          f"{rule_id} {rules[rule_id].title}" if rule_id in rules else rule_id, len({shown(r.path) for r, _ in hits}), len(hits)]
+          f"{rule_id} {rules[rule_id].title}" if rule_id in rules else rule_id, len({r.path for r, _ in hits}), len(hits)]
          for rule_id, hits in by_rule.items()])
     head = listing.finish(freeze=False, autofilter=False)
     if by_rule:
@@ -205,7 +236,7 @@ def _chart(wb, head: int, by_rule: dict) -> None:
     chart.set_title({"name": "各规则涉及的文件数"})
     chart.set_legend({"none": True})
     chart.set_y_axis({"reverse": True, "num_font": {"size": 9}})
-    most = max(len({shown(r.path) for r, _ in hits}) for hits in by_rule.values())
+    most = max(len({r.path for r, _ in hits}) for hits in by_rule.values())
     chart.set_x_axis({"min": 0, "major_unit": max(1, -(-most // 10)), "num_format": "0"})  # whole files
     sheet = wb.add_chartsheet("图表")
     sheet.set_chart(chart)
@@ -263,20 +294,19 @@ def write_csv(results: list[Result], path: Path) -> Path:
 
 
 def write_json(results: list[Result], path: Path, collection: Collection | None = None) -> Path:
+    counted = tally(results)
     by_rule = {
-        rule_id: {"files": sorted({shown(r.path) for r, _ in hits}), "findings": len(hits)}
+        rule_id: {"files": sorted({r.path for r, _ in hits}), "findings": len(hits)}
         for rule_id, hits in _by_rule(results).items()
     }
     document = {
         "version": 1,
         # Files by status (clean, warnings, errors, failed: see docs) apart from findings by severity.
-        "totals": {"files": {"total": len(results), **{k: sum(r.status == k for r in results) for k in STATUS},
-                             "partial": sum(not r.complete for r in results)},
-                   "findings": {"errors": sum(r.errors for r in results), "warnings": sum(r.warnings for r in results),
-                                "explained": sum(r.explained for r in results)}},
+        "totals": {"files": {"total": len(results), **{k: counted["files"][k] for k in STATUS}, "partial": counted["files"]["partial"]},
+                   "findings": dict(counted["findings"])},
         "rules": by_rule,
         "copy_groups": copy_groups(results),
-        "files": [r.to_dict() for r in results],
+        "files": [],  # written one by one (files.json_pieces)
     }
     if collection is not None:  # the roster contract (docs/distribution.md): read by other programs
         document["year"] = collection.year
@@ -285,8 +315,8 @@ def write_json(results: list[Result], path: Path, collection: Collection | None 
         document["unmatched"] = [shown(r.path) for r in collection.unmatched]
         document["identity_problems"] = [{"path": shown(r.path), "problem": problem} for r, problem in collection.problems]
         document["attachments"] = [{"path": shown(r.path), "office": office.name if office else None} for r, office in collection.attachments]
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(json_text(document), encoding="utf-8")
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        fh.writelines(json_pieces(document, "files", (r.to_dict() for r in results)))
     return path
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
@@ -57,23 +58,29 @@ class Pool:
 
     def __init__(self, workers: int):
         self.pool = ProcessPool(max_workers=workers, max_tasks=200, initializer=_watch_parent)
+        self.window = 4 * workers  # jobs in flight: enough that no worker waits for the next
 
-    def map(self, func, jobs: list, budgets: list[float], progress: Progress | None, phase: str, weights: list[int],
+    def map(self, func, jobs: Iterable, budgets: Sequence[float], progress: Progress | None, phase: str, weights: Sequence[int],
             keep: Callable | None = None):
         """``func`` over ``jobs`` in order; a job that raised, hung or crashed its worker gives a Failure.
-        ``keep`` turns each job's result into what is kept of it as soon as it arrives (a future
-        holds its result until dropped, so a batch of 20,000 files would hold every one)."""
-        futures = [self.pool.schedule(func, args=(job,), timeout=budget) for job, budget in zip(jobs, budgets, strict=True)]
+        ``jobs`` is read as it goes, a few per worker in flight, and ``keep`` turns each job's result
+        into what is kept of it as soon as it arrives: a future holds its job and its result until
+        dropped, so scheduling a batch of 20,000 files at once held every one."""
+        queued = iter(zip(jobs, budgets, strict=True))
+        flight: deque = deque()
         total = sum(weights)
         results = []
-        for n, (budget, weight) in enumerate(zip(budgets, weights, strict=True)):
-            future, futures[n] = futures[n], None
+        for budget, weight in zip(budgets, weights, strict=True):
+            while len(flight) < self.window and (job := next(queued, None)) is not None:
+                flight.append(self.pool.schedule(func, args=(job[0],), timeout=job[1]))
+            future = flight.popleft()
             try:
                 results.append(keep(future.result()) if keep else future.result())
             except BaseException as exc:  # noqa: BLE001 - anything a job did is that job's result
                 if isinstance(exc, KeyboardInterrupt):
                     raise
                 results.append(_lost(exc, budget))
+            del future
             if progress:
                 progress(phase, weight, total)
         return results

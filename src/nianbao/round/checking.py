@@ -53,7 +53,7 @@ def check_files(files: list[File], *, previous_dir: Path | None = None, jobs: in
         for result in notes:
             result.reason = NOT_A_REPORT
         done = {}
-        for result in run.results + notes:
+        for result in [*run.results, *notes]:
             file = placed[str(result.path)]
             copy = result.output.read_bytes() if result.output is not None else None
             result.path, result.output = Path(file.origin), None

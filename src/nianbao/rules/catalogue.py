@@ -178,14 +178,22 @@ class RuleSet:
             kinds.setdefault(rule.kind, []).append(rule)
         return kinds
 
+    def _read_at(self, *stages: Stage) -> frozenset[str]:
+        keys = {"meta.office", "meta.year"}
+        for rule in self.rules:
+            if rule.stage in stages:
+                keys |= kind_of(rule).reads(rule, self)
+        return frozenset(keys)
+
     @cached_property
     def kept_in_batch(self) -> frozenset[str]:
         """The cells a batch keeps of a report: what its PAIR and BATCH rules read."""
-        keys = {"meta.office", "meta.year"}
-        for rule in self.rules:
-            if rule.stage != Stage.REPORT:
-                keys |= kind_of(rule).reads(rule, self)
-        return frozenset(keys)
+        return self._read_at(Stage.PAIR, Stage.BATCH)
+
+    @cached_property
+    def compared_in_batch(self) -> frozenset[str]:
+        """The cells the BATCH stage compares across every report at once (the rest wait on disk: spill.py)."""
+        return self._read_at(Stage.BATCH)
 
 
 def compile_rule(rule: Rule, spec: FormSpec) -> tuple[Instance, ...]:

@@ -58,7 +58,8 @@ def as_tuple(value: object) -> tuple:
 
 @dataclass(frozen=True)
 class BatchReport:
-    """One report as the BATCH stage sees it: its rules, the cells PAIR and BATCH rules read, and its name."""
+    """One report as the BATCH stage sees it: its rules, the cells BATCH rules read (``values.data``:
+    pipeline.Compared in a batch), and its name."""
 
     rules: RuleSet
     values: Values
