@@ -52,7 +52,7 @@ def batch(good: Path, folder: Path, files: int) -> None:
     for n in range(files - len(list(inputs.iterdir()))):  # good reports of as many offices
         fill(SPEC, inputs / f"good-{n:04d}.xlsx", {"meta.office": f"示例县第{n}局"}, year=2025)
     out = folder / "out"
-    run, seconds, peak = run_measured([sys.executable, "-m", "nianbao", "check", str(inputs), "--out", str(out), "--quiet"])
+    run, seconds, peak, _ = run_measured([sys.executable, "-m", "nianbao", "check", str(inputs), "--out", str(out), "--quiet"])
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     totals = summary["totals"]["files"]
     print(f"batch of {totals['total']} files ({len(CASES)} hostile): {seconds:.1f} s, peak {peak} MiB (all processes), exit code {run.returncode}, "
@@ -70,23 +70,38 @@ def _renamed(good: bytes, office: str) -> bytes:
     return out.getvalue()
 
 
+def _measure_scale(inputs: Path, out: Path) -> tuple[int, float, int, int]:
+    run, seconds, peak, parent = run_measured([sys.executable, "-m", "nianbao", "check", str(inputs), "--out", str(out), "--quiet",
+                                               "--copies", "none"], timeout=7200)
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    y003 = [len([f for f in r["findings"] if f["rule"] == "Y003"]) for r in summary["files"]]
+    count = summary["totals"]["files"]["total"]
+    print(f"{count} {inputs.name} workbooks: {seconds:.1f} s, peak {parent} MiB parent, {peak} MiB all processes, exit code {run.returncode}, "
+          f"Y003 per file {min(y003)}-{max(y003)}, summary.json {(out / 'summary.json').stat().st_size / (1 << 20):.1f} MB", flush=True)
+    return count, seconds, parent, peak
+
+
 def scale(good: Path, folder: Path, distinct: int, copies: int) -> None:
-    """A batch of ``distinct`` workbooks of as many offices, and one of ``copies`` copies of one workbook (Y003 each)."""
+    """A batch of ``distinct`` workbooks of as many offices, measured beside a tenth of it (the
+    parent's memory should not grow with the batch), and one of ``copies`` copies of one workbook (Y003 each)."""
     data = good.read_bytes()
     for name, count, make in (("distinct", distinct, lambda n: _renamed(data, f"示例县第{n}局")), ("copies", copies, lambda n: data)):
         if not count:
             continue
-        inputs, out = folder / name, folder / f"{name}-out"
+        inputs, tenth = folder / name, folder / f"{name}-tenth"
         inputs.mkdir()
+        tenth.mkdir()
         for n in range(count):
             (inputs / f"{name}-{n:05d}.xlsx").write_bytes(make(n))
-        run, seconds, peak = run_measured([sys.executable, "-m", "nianbao", "check", str(inputs), "--out", str(out), "--quiet",
-                                           "--copies", "none"], timeout=7200)
-        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-        y003 = [len([f for f in r["findings"] if f["rule"] == "Y003"]) for r in summary["files"]]
-        print(f"{count} {name} workbooks: {seconds:.1f} s, peak {peak} MiB (all processes), exit code {run.returncode}, "
-              f"files {summary['totals']['files']['total']}, Y003 per file {min(y003)}-{max(y003)}, "
-              f"summary.json {(out / 'summary.json').stat().st_size / (1 << 20):.1f} MB")
+            if name == "distinct" and n < count // 10:
+                (tenth / f"{name}-{n:05d}.xlsx").hardlink_to(inputs / f"{name}-{n:05d}.xlsx")
+        if name == "distinct" and count >= 10:
+            small = _measure_scale(tenth, folder / "tenth-out")
+            large = _measure_scale(inputs, folder / f"{name}-out")
+            print(f"{large[0]} files against {small[0]}: time x{large[1] / small[1]:.1f}, parent peak x{large[2] / small[2]:.2f} "
+                  f"(+{(large[2] - small[2]) * 1024 / (large[0] - small[0]):.1f} KB a file), all processes x{large[3] / small[3]:.2f}")
+        else:
+            _measure_scale(inputs, folder / f"{name}-out")
 
 
 def main() -> None:

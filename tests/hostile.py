@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from openpyxl import load_workbook
 
@@ -717,10 +718,11 @@ def check_alone(path: Path) -> Alone:
     return Alone(status, float(seconds), int(peak), reason, copy)
 
 
-def _tree_rss(pid: int) -> int:
-    """KiB resident in ``pid`` and every process below it, from /proc."""
+def _tree_rss(pid: int) -> tuple[int, int]:
+    """KiB resident in ``pid`` and every process below it, and the most ``pid`` alone has held (VmHWM), from /proc."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    own = 0
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
@@ -730,17 +732,25 @@ def _tree_rss(pid: int) -> int:
             fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
             children.setdefault(int(fields["PPid"]), []).append(int(proc.name))
             rss[int(proc.name)] = int(fields.get("VmRSS", "0 kB").split()[0])
+            own = int(fields.get("VmHWM", "0 kB").split()[0]) if int(proc.name) == pid else own
     total, todo = 0, [pid]
     while todo:
         current = todo.pop()
         total += rss.get(current, 0)
         todo += children.get(current, [])
-    return total
+    return total, own
 
 
-def run_measured(command: list[str], timeout: float = 3600) -> tuple[subprocess.CompletedProcess, float, int]:
-    """Run ``command``: its result, seconds, and the peak MiB of its whole process tree (the
-    parent and its workers together, sampled every 0.1 s from /proc)."""
+class Measured(NamedTuple):
+    run: subprocess.CompletedProcess
+    seconds: float
+    peak: int  # MiB, the whole process tree
+    parent: int  # MiB, the command's own process (nianbao's parent, without its workers)
+
+
+def run_measured(command: list[str], timeout: float = 3600) -> Measured:
+    """Run ``command``: its result, seconds, the peak MiB of its whole process tree (the parent and
+    its workers together, sampled every 0.1 s from /proc), and the parent's own peak."""
     import tempfile
     import threading
     import time
@@ -748,11 +758,12 @@ def run_measured(command: list[str], timeout: float = 3600) -> tuple[subprocess.
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.monotonic()
         proc = subprocess.Popen(command, stdout=out, stderr=err, text=True)
-        peak, done = [0], threading.Event()
+        peak, parent, done = [0], [0], threading.Event()
 
         def sample() -> None:
             while not done.wait(0.1):
-                peak[0] = max(peak[0], _tree_rss(proc.pid))
+                tree, own = _tree_rss(proc.pid)
+                peak[0], parent[0] = max(peak[0], tree), max(parent[0], own)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -764,7 +775,7 @@ def run_measured(command: list[str], timeout: float = 3600) -> tuple[subprocess.
         seconds = time.monotonic() - start
         out.seek(0)
         err.seek(0)
-        return subprocess.CompletedProcess(command, proc.returncode, out.read(), err.read()), seconds, peak[0] // 1024
+        return Measured(subprocess.CompletedProcess(command, proc.returncode, out.read(), err.read()), seconds, peak[0] // 1024, parent[0] // 1024)
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ def hostile_batch(good, tmp_path_factory):
     (folder / "report.docx").unlink(missing_ok=True)  # the bomb's carrier, not a case of its own
     before = _digest(folder)
     out = tmp_path_factory.mktemp("out")
-    run, seconds, peak = run_measured([sys.executable, "-m", "nianbao", "check", str(folder), "--out", str(out), "--copies", "all", "--json"],
+    run, seconds, peak, _ = run_measured([sys.executable, "-m", "nianbao", "check", str(folder), "--out", str(out), "--copies", "all", "--json"],
                                       timeout=600)
     return folder, out, run, before, peak
 
@@ -232,7 +232,7 @@ def test_a_file_swapped_or_deleted_after_its_check_gets_no_copy_and_its_real_cau
     path = tmp_path / "r.xlsx"
     shutil.copyfile(good, path)
     bomb = _bomb("xl/worksheets/sheet1.xml")(good, tmp_path) if swap == "bomb" else Path("-")
-    run, _, peak = run_measured([sys.executable, "-c", _SWAP, str(path), str(bomb), str(tmp_path / "r.检查.xlsx")], timeout=120)
+    run, _, peak, _ = run_measured([sys.executable, "-c", _SWAP, str(path), str(bomb), str(tmp_path / "r.检查.xlsx")], timeout=120)
     cause = "超出处理上限" if swap == "bomb" else "找不到文件"
     assert run.stdout.startswith("clean ") and cause in run.stdout, run.stdout + run.stderr
     assert peak < 500 and not (tmp_path / "r.检查.xlsx").exists()
