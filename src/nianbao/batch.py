@@ -39,19 +39,20 @@ from nianbao.roster import Offices, Roster
 from nianbao.rules.catalogue import ruleset
 from nianbao.rules.kinds import BatchReport
 from nianbao.spec import FormSpec, load_spec
-from nianbao.spill import Brief, Results, Spill
+from nianbao.spill import Brief, Results, Sealed, Spill, pack
 from nianbao.values import Values
 from nianbao.workers import Failure, Pool, Progress, chunk_size, chunks, worker_count
 
 COPIES = tuple(c.value for c in Copies)
 
 
-def _check_chunk(paths: list[str | Path], roster: Roster | None = None) -> list[Checked]:
-    """Read a chunk of files and run their REPORT stage (in a worker)."""
+def _check_chunk(paths: list[str | Path], roster: Roster | None = None, sealed: bool = False) -> list[Checked] | list[Sealed]:
+    """Read a chunk of files and run their REPORT stage (in a worker); ``sealed``, each packed for a batch's spill."""
     # Reading makes many small objects and no reference cycles: the cyclic collector only costs time.
     gc.disable()
     try:
-        return _check_files([Path(p) for p in paths], Offices(roster) if roster is not None else None)
+        checked = _check_files([Path(p) for p in paths], Offices(roster) if roster is not None else None)
+        return [_sealed(c) for c in checked] if sealed else checked
     finally:
         gc.enable()
 
@@ -131,14 +132,16 @@ def _compacted(checked: list[Checked]) -> list[Checked]:
     return checked
 
 
-def _spilled(spill: Spill, checked: list[Checked]) -> list[Checked]:
+def _sealed(c: Checked) -> Sealed:
+    """A checked file packed for a batch's spill, where it was checked: the parent only stores it."""
+    return Sealed(pack(c.result), pack(c.extract) if c.extract is not None else None,
+                  Brief.of(0, c.result, is_attachment(c.result)), compared(c.extract) if c.extract is not None else None)
+
+
+def _spilled(spill: Spill, sealed: list[Sealed]) -> list[Checked]:
     """What the parent keeps of a chunk's files in a batch: a brief of each, and the cells the BATCH
-    stage compares; the result and the extract go to disk."""
-    kept = []
-    for c in checked:
-        key = spill.add(c.result, c.extract)
-        kept.append(Checked(Brief.of(key, c.result, is_attachment(c.result)), compared(c.extract) if c.extract is not None else None))
-    return kept
+    stage compares; the result and the extract go to disk as they came."""
+    return [Checked(spill.put(s), s.compared) for s in sealed]
 
 
 def _alone(pool: Pool, task, path: str | Path, phase: str, keep) -> list[Checked]:
@@ -146,15 +149,20 @@ def _alone(pool: Pool, task, path: str | Path, phase: str, keep) -> list[Checked
     other tasks run, a worker killed just after finishing one task and taking the next can have its
     death put on the task it had finished: an innocent file, or a chunk of them.)"""
     (single,) = pool.map(task, [[path]], [LIMITS.seconds], None, phase, [1], keep)
-    return keep([Checked(Result(Path(path), reason=single.reason, error=single.error), None)]) if isinstance(single, Failure) else single
+    if not isinstance(single, Failure):
+        return single
+    failed = Checked(Result(Path(path), reason=single.reason, error=single.error), None)
+    return keep([_sealed(failed)] if task.keywords["sealed"] else [failed])
 
 
-def _check_all(pool: Pool, paths: list[str | Path], size: int, progress: Progress | None, phase: str, keep=_compacted,
+def _check_all(pool: Pool, paths: list[str | Path], size: int, progress: Progress | None, phase: str, spill: Spill | None = None,
                roster: Roster | None = None) -> list[Checked]:
     """Check ``paths`` in chunks (with ``roster``, each report knows what the roster says of its
-    office), ``keep`` saying what is kept of each file; every file of a chunk that failed is checked again alone."""
+    office), each file kept in ``spill`` (a batch) or compacted in memory; every file of a chunk
+    that failed is checked again alone."""
     parts = chunks(paths, size)
-    task = partial(_check_chunk, roster=roster)
+    task = partial(_check_chunk, roster=roster, sealed=spill is not None)
+    keep = partial(_spilled, spill) if spill is not None else _compacted
     done = pool.map(task, parts, [LIMITS.seconds + 0.5 * len(c) for c in parts], progress, phase, [len(c) for c in parts], keep)
     checked: list[Checked] = []
     for chunk, outcome in zip(parts, done, strict=True):
@@ -177,7 +185,7 @@ class PreviousDirError(Exception):
 
 def _given(pool: Pool, spill: Spill, checked: list[Checked], previous: Path) -> list[Pairing]:
     """Every report paired with the one ``previous`` file."""
-    (prev,) = _check_all(pool, [previous], 1, None, "previous", partial(_spilled, spill))
+    (prev,) = _check_all(pool, [previous], 1, None, "previous", spill)
     if prev.extract is None:
         for c in checked:
             if c.result.reason is None:
@@ -191,7 +199,7 @@ def _earlier(pool: Pool, spill: Spill, previous_dir: Path | None, size: int) -> 
     if previous_dir is None:
         return []
     earlier, _ = discover([previous_dir])
-    others = _check_all(pool, [i.source for i in earlier], size, None, "previous", partial(_spilled, spill))
+    others = _check_all(pool, [i.source for i in earlier], size, None, "previous", spill)
     if not any(o.extract is not None for o in others):
         raise PreviousDirError(f"--previous-dir {previous_dir} 中没有能读取的上一年度报告（共 {len(others)} 个文件）")
     return others
@@ -249,7 +257,8 @@ def _wanted(result: Result, copies: str) -> bool:
         copies == "all" or (copies == "findings" and bool(result.findings or result.stale or result.unread)))
 
 
-def _copies(pool: Pool, spill: Spill, items: list[Item], checked: list[Checked], copies: str, progress: Progress | None) -> None:
+def _copies(pool: Pool, spill: Spill, items: list[Item], checked: list[Checked], copies: str, progress: Progress | None) -> list[Path]:
+    """The annotated copies wanted, written in workers: the paths written."""
     wanted = [(item, c.result.key) for item, c in zip(items, checked, strict=True)
               if copies != "none" and _wanted(spill.result(c.result.key), copies)]
     jobs = ((item.path, spill.result(key), item.dest) for item, key in wanted)  # read as the pool takes them
@@ -259,6 +268,7 @@ def _copies(pool: Pool, spill: Spill, items: list[Item], checked: list[Checked],
             _change(spill, key, reason=f"无法写出批注副本 {item.dest}：{outcome.reason}", error=outcome.error)
         else:
             _change(spill, key, output=outcome)
+    return [outcome for outcome in written if not isinstance(outcome, Failure)]
 
 
 def check_many(
@@ -290,14 +300,13 @@ def check_many(
     spill = Spill()
     with Pool(workers) as pool:
         others = _earlier(pool, spill, previous_dir, size)
-        checked = _check_all(pool, [i.source for i in items], size, progress, "check", partial(_spilled, spill), roster)
+        checked = _check_all(pool, [i.source for i in items], size, progress, "check", spill, roster)
         if roster is not None:
             _set_aside(spill, checked)
         pairs = _given(pool, spill, checked, previous) if previous is not None else pair(checked, checked + others, previous_dir is not None)
         del others
         _later_stages(spill, checked, pairs)
         del pairs
-        _copies(pool, spill, items, checked, copies, progress)
-    results = Results(spill, [c.result.key for c in checked] + missing)
-    destinations.record(r.output for r in results if r.output is not None)
-    return results
+        written = _copies(pool, spill, items, checked, copies, progress)
+    destinations.record(written)
+    return Results(spill, [c.result.key for c in checked] + missing)

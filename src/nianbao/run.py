@@ -78,11 +78,12 @@ def check_round(
         with folder_lock(out) if out is not None else nullcontext():
             checked = check_many(inputs, out_dir=out, previous=previous, previous_dir=previous_dir, copies=Copies(copies).value,
                                  jobs=jobs, progress=progress, destinations=destinations, roster=roster)
-            results = checked.where(lambda r: not r.attachment)  # a cover note counts for nothing: no status, no exit code
-            attached = [r for r in checked if r.attachment]
-            run = Run(results, collect(roster, results, year, attached) if roster is not None else None)
-            if out is not None and (results or run.collection):
-                run.summary = write_summary(results, out, destinations, run.collection)
+            run = Run(checked)
+            if roster is not None:  # a cover note (only set aside with a roster) counts for nothing: no status, no exit code
+                run.results = checked.where(lambda r: not r.attachment)
+                run.collection = collect(roster, run.results, year, [r for r in checked if r.attachment])
+            if out is not None and (run.results or run.collection):
+                run.summary = write_summary(run.results, out, destinations, run.collection)
                 destinations.record(run.summary)
     except (OutputError, PreviousDirError, SpillError) as exc:
         raise RunError(str(exc)) from None

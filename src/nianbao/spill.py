@@ -2,9 +2,10 @@
 however many files come in (a batch of 20,000 workbooks held every result and every extract, about
 9 KB a file).
 
-Each file's result and extract (the cells its PAIR and BATCH rules read) go into one SQLite
-database in a private temporary folder as soon as a worker returns them; the parent keeps a
-``Brief`` of each (what pairing looks at) and the few cells its BATCH rules compare across the batch.
+Each file's result and extract (the cells its PAIR and BATCH rules read), packed by the worker
+that checked it, go into one SQLite database in a private temporary folder as soon as they arrive;
+the parent keeps a ``Brief`` of each (what pairing looks at) and the few cells its BATCH rules
+compare across the batch, and never unpacks the rest until it is needed.
 The later stages load one file's result and extract at a time, and ``Results`` reads the results
 back in order for the summary and the terminal. SQLite because the standard library has it and it
 reads one row by key without loading the rest; pickle because these are this run's own objects,
@@ -21,11 +22,10 @@ import sqlite3
 import tempfile
 import weakref
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 
 from nianbao.files import describe_os_error, path_text
 from nianbao.result import Result
@@ -33,7 +33,6 @@ from nianbao.values import Values
 
 # Only what pairing reads of a distributed workbook's hidden record (pairing.own_code).
 PAIRED_IDENTITY = ("roster_code", "roster_office")
-_NO_IDENTITY = MappingProxyType({})  # one for every file that is no distributed workbook
 
 
 @dataclass(slots=True)
@@ -45,14 +44,19 @@ class Brief:
     name: str  # the path as text (files.path_text)
     office: str | None
     year: int | None
-    identity: Mapping[str, str]
+    codes: tuple[str, str] | None  # a distributed workbook's roster_code and roster_office (PAIRED_IDENTITY)
     reason: str | None
     no_table: bool  # an imported text with none of the official tables (batch.is_attachment)
 
     @classmethod
     def of(cls, key: int, result: Result, no_table: bool) -> Brief:
-        identity = {k: result.identity[k] for k in PAIRED_IDENTITY if k in result.identity} or _NO_IDENTITY
-        return cls(key, path_text(result.path), result.office, result.year, identity, result.reason, no_table)
+        codes = tuple(result.identity.get(k, "") for k in PAIRED_IDENTITY)
+        return cls(key, path_text(result.path), result.office, result.year, codes if any(codes) else None, result.reason, no_table)
+
+    @property
+    def identity(self) -> dict[str, str]:
+        """What pairing reads of the hidden record, as Result.identity has it."""
+        return {k: v for k, v in zip(PAIRED_IDENTITY, self.codes, strict=True) if v} if self.codes else {}
 
     @property
     def path(self) -> Path:
@@ -72,12 +76,23 @@ def _disk(folder: str):
                          "请清理磁盘，或设置环境变量 TMPDIR 指向空间足够的文件夹") from None
 
 
-def _packed(value: object) -> bytes:
+def pack(value: object) -> bytes:
     return zlib.compress(pickle.dumps(value, pickle.HIGHEST_PROTOCOL), 1)
 
 
-def _unpacked(blob: bytes) -> object:
+def unpack(blob: bytes) -> object:
     return pickle.loads(zlib.decompress(blob))
+
+
+@dataclass(slots=True)
+class Sealed:
+    """A checked file as a worker sends it to a batch's parent: its result and extract packed for
+    the spill, its brief (its key set when it is put there) and the cells BATCH compares."""
+
+    result: bytes
+    extract: bytes | None
+    brief: Brief
+    compared: object | None  # pipeline.Compared
 
 
 def _removed(db: sqlite3.Connection, folder: str, owner: int) -> None:
@@ -107,19 +122,22 @@ class Spill:
         with _disk(self.folder):
             return self._db.execute(sql, args)
 
-    def add(self, result: Result, extract: Values | None) -> int:
-        kept = _packed(extract) if extract is not None else None
-        return self._run("INSERT INTO files (result, extract) VALUES (?, ?)", _packed(result), kept).lastrowid
+    def put(self, sealed: Sealed) -> Brief:
+        """Keep a worker's sealed file: its brief, with the key it is kept under."""
+        brief = sealed.brief
+        brief.key = self._run("INSERT INTO files (result, extract) VALUES (?, ?)", sealed.result, sealed.extract).lastrowid
+        brief.name = path_text(brief.name)  # one text with the file's item (the worker's came through a pipe)
+        return brief
 
     def save(self, key: int, result: Result) -> None:
-        self._run("UPDATE files SET result = ? WHERE key = ?", _packed(result), key)
+        self._run("UPDATE files SET result = ? WHERE key = ?", pack(result), key)
 
     def result(self, key: int) -> Result:
-        return _unpacked(self._run("SELECT result FROM files WHERE key = ?", key).fetchone()[0])
+        return unpack(self._run("SELECT result FROM files WHERE key = ?", key).fetchone()[0])
 
     def extract(self, key: int) -> Values | None:
         (blob,) = self._run("SELECT extract FROM files WHERE key = ?", key).fetchone()
-        return _unpacked(blob) if blob is not None else None
+        return unpack(blob) if blob is not None else None
 
     def close(self) -> None:
         self._gone()

@@ -21,7 +21,7 @@ from nianbao import __version__
 from nianbao.collect import NEEDS_FIXING, ROSTER_STATUS, Collection
 from nianbao.explanations import insufficient
 from nianbao.files import SUMMARY_FILES, Destinations, atomic_path, close_workbook, inert_text, json_pieces, listing_workbook, shown
-from nianbao.findings import ERROR
+from nianbao.findings import ERROR, Finding
 from nianbao.listing import Cell, Listing, copy_cell, sheet_formats
 from nianbao.result import Result
 from nianbao.roster import MATCHES
@@ -35,14 +35,18 @@ FIRST = 3  # findings quoted per file in the overview
 GROUPED = "Y403"  # the rule whose findings name a group of reports (rules/similarity.py)
 
 
+def _count(counted: dict[str, Counter], r: Result) -> None:
+    counted["files"].update((r.status, *(["partial"] if not r.complete else [])))
+    counted["findings"].update(errors=r.errors, warnings=r.warnings, explained=r.explained)
+
+
 def tally(results: Iterable[Result]) -> dict[str, Counter]:
     """Files by status (and how many were read in part), findings by severity: in one pass, as a
     batch's results are read from disk one at a time."""
-    files, findings = Counter({s: 0 for s in STATUS} | {"partial": 0}), Counter(errors=0, warnings=0, explained=0)
+    counted = {"files": Counter({s: 0 for s in STATUS} | {"partial": 0}), "findings": Counter(errors=0, warnings=0, explained=0)}
     for r in results:
-        files.update((r.status, *(["partial"] if not r.complete else [])))
-        findings.update(errors=r.errors, warnings=r.warnings, explained=r.explained)
-    return {"files": files, "findings": findings}
+        _count(counted, r)
+    return counted
 
 
 def files_line(counted: dict[str, Counter]) -> str:
@@ -96,13 +100,22 @@ class Filed(NamedTuple):
     output: Path | None
 
 
-def _by_rule(results: Iterable[Result]) -> dict[str, list[tuple[Filed, object]]]:
-    grouped: dict[str, list] = defaultdict(list)
+class Digest(NamedTuple):
+    """What 汇总.xlsx and summary.json count over a batch (``tally``) and its findings by rule,
+    gathered in one pass: each of a batch's results is read from disk when asked for."""
+
+    counted: dict[str, Counter]
+    by_rule: dict[str, list[tuple[Filed, Finding]]]
+
+
+def digest(results: Iterable[Result]) -> Digest:
+    counted, grouped = tally(()), defaultdict(list)
     for result in results:
+        _count(counted, result)
         filed = Filed(shown(result.path), result.office or "", result.output)
         for f in result.findings:
             grouped[f.rule].append((filed, f))
-    return dict(sorted(grouped.items()))
+    return Digest(counted, dict(sorted(grouped.items())))
 
 
 def _status(status: str) -> Cell:
@@ -191,9 +204,8 @@ def _explained_sheet(wb, formats: dict, results: list[Result], out_dir: Path) ->
             rows).finish(freeze=False)
 
 
-def _overview_sheet(wb, formats: dict, results: list[Result], out_dir: Path) -> None:
+def _overview_sheet(wb, formats: dict, results: list[Result], out_dir: Path, counted: dict[str, Counter]) -> None:
     """汇总: one row per file."""
-    counted = tally(results)
 
     def rows():  # read twice by the listing, never held: one row per file of a batch that may be 20,000
         return ([i, shown(r.path), r.office or "", f"{r.year or ''}\n{r.format or ''}".strip(), _status(STATUS[r.status]), r.errors, r.warnings,
@@ -206,10 +218,9 @@ def _overview_sheet(wb, formats: dict, results: list[Result], out_dir: Path) -> 
         ["序号", "文件", "机关", "年度\n格式", "状态", "错误", "提示", "主要问题", "批注副本", "上一年度报告"], rows).finish()
 
 
-def _rules_sheets(wb, formats: dict, results: list[Result], out_dir: Path) -> None:
+def _rules_sheets(wb, formats: dict, by_rule: dict[str, list[tuple[Filed, Finding]]], out_dir: Path) -> None:
     """按规则 (with a chart of the files each rule concerns, by title) and one 问题明细 sheet."""
     rules = {r.id: r for r in all_rules()}
-    by_rule = _by_rule(results)
     detail, first = [], {}
     for rule_id, hits in by_rule.items():
         first[rule_id] = len(detail)
@@ -244,27 +255,26 @@ def _chart(wb, head: int, by_rule: dict) -> None:
     sheet.set_landscape()
 
 
-def copy_groups(results: list[Result]) -> list[dict]:
+def copy_groups(by_rule: dict[str, list[tuple[Filed, Finding]]]) -> list[dict]:
     """The groups of reports whose sections are nearly identical (Y403): each once, its members."""
     groups: dict[tuple[str, str], dict] = {}
-    for r in results:
-        for f in r.findings:
-            if f.rule == GROUPED and f.actual:
-                entry = groups.setdefault((str(f.row or f.key or ""), str(f.actual)), {"members": str(f.actual).split("、"), "files": []})
-                entry["files"].append(shown(r.path))
-                entry["section"] = f.message.split("”与")[0].lstrip("“")
+    for filed, f in by_rule.get(GROUPED, []):
+        if f.actual:
+            entry = groups.setdefault((str(f.row or f.key or ""), str(f.actual)), {"members": str(f.actual).split("、"), "files": []})
+            entry["files"].append(filed.path)
+            entry["section"] = f.message.split("”与")[0].lstrip("“")
     return list(groups.values())
 
 
-def _groups_sheet(wb, formats: dict, results: list[Result]) -> None:
-    groups = copy_groups(results)
+def _groups_sheet(wb, formats: dict, by_rule: dict[str, list[tuple[Filed, Finding]]]) -> None:
+    groups = copy_groups(by_rule)
     if groups:
         Listing(wb, formats, "雷同分组", [5, 26, 8, 90]).title(f"内容雷同的报告：{len(groups)} 组（Y403）").table(
             ["组", "雷同的部分", "机关数", "机关"], [[i, g["section"], len(g["members"]), "、".join(g["members"])]
                                                  for i, g in enumerate(groups, 1)]).finish(freeze=False)
 
 
-def write_xlsx(results: list[Result], path: Path, collection: Collection | None = None) -> Path:
+def write_xlsx(results: list[Result], path: Path, collection: Collection | None = None, digested: Digest | None = None) -> Path:
     out_dir = path.parent
     with atomic_path(path) as tmp:
         wb = listing_workbook(tmp)
@@ -273,10 +283,11 @@ def write_xlsx(results: list[Result], path: Path, collection: Collection | None 
             _roster_sheet(wb, formats, collection, out_dir)
             _returns_sheet(wb, formats, collection, out_dir)
             _others_sheet(wb, formats, collection)
-        _overview_sheet(wb, formats, results, out_dir)
+        digested = digested or digest(results)
+        _overview_sheet(wb, formats, results, out_dir, digested.counted)
         _explained_sheet(wb, formats, results, out_dir)
-        _rules_sheets(wb, formats, results, out_dir)
-        _groups_sheet(wb, formats, results)
+        _rules_sheets(wb, formats, digested.by_rule, out_dir)
+        _groups_sheet(wb, formats, digested.by_rule)
         close_workbook(wb)
     return path
 
@@ -293,19 +304,16 @@ def write_csv(results: list[Result], path: Path) -> Path:
     return path
 
 
-def write_json(results: list[Result], path: Path, collection: Collection | None = None) -> Path:
-    counted = tally(results)
-    by_rule = {
-        rule_id: {"files": sorted({r.path for r, _ in hits}), "findings": len(hits)}
-        for rule_id, hits in _by_rule(results).items()
-    }
+def write_json(results: list[Result], path: Path, collection: Collection | None = None, digested: Digest | None = None) -> Path:
+    counted, found = digested or digest(results)
+    by_rule = {rule_id: {"files": sorted({r.path for r, _ in hits}), "findings": len(hits)} for rule_id, hits in found.items()}
     document = {
         "version": 1,
         # Files by status (clean, warnings, errors, failed: see docs) apart from findings by severity.
         "totals": {"files": {"total": len(results), **{k: counted["files"][k] for k in STATUS}, "partial": counted["files"]["partial"]},
                    "findings": dict(counted["findings"])},
         "rules": by_rule,
-        "copy_groups": copy_groups(results),
+        "copy_groups": copy_groups(found),
         "files": [],  # written one by one (files.json_pieces)
     }
     if collection is not None:  # the roster contract (docs/distribution.md): read by other programs
@@ -328,4 +336,5 @@ def write_summary(results: list[Result], out_dir: Path, destinations: Destinatio
     destinations = destinations or Destinations()
     out_dir.mkdir(parents=True, exist_ok=True)
     xlsx, csv_, json_ = (destinations.choose(out_dir / name, reserved=True) for name in SUMMARY_FILES)
-    return [write_xlsx(results, xlsx, collection), write_csv(results, csv_), write_json(results, json_, collection)]
+    digested = digest(results)  # once for the sheets and summary.json: each result is read from disk
+    return [write_xlsx(results, xlsx, collection, digested), write_csv(results, csv_), write_json(results, json_, collection, digested)]
