@@ -144,7 +144,7 @@ def _spilled(spill: Spill, sealed: list[Sealed]) -> list[Checked]:
     return [Checked(spill.put(s), s.compared) for s in sealed]
 
 
-def _alone(pool: Pool, task, path: str | Path, phase: str, keep) -> list[Checked]:
+def _alone(pool: Pool, task, path: str | Path, phase: str, keep, sealed: bool) -> list[Checked]:
     """One file checked with nothing else in flight: a worker that dies now died of this file. (While
     other tasks run, a worker killed just after finishing one task and taking the next can have its
     death put on the task it had finished: an innocent file, or a chunk of them.)"""
@@ -152,7 +152,7 @@ def _alone(pool: Pool, task, path: str | Path, phase: str, keep) -> list[Checked
     if not isinstance(single, Failure):
         return single
     failed = Checked(Result(Path(path), reason=single.reason, error=single.error), None)
-    return keep([_sealed(failed)] if task.keywords["sealed"] else [failed])
+    return keep([_sealed(failed)] if sealed else [failed])
 
 
 def _check_all(pool: Pool, paths: list[str | Path], size: int, progress: Progress | None, phase: str, spill: Spill | None = None,
@@ -161,12 +161,13 @@ def _check_all(pool: Pool, paths: list[str | Path], size: int, progress: Progres
     office), each file kept in ``spill`` (a batch) or compacted in memory; every file of a chunk
     that failed is checked again alone."""
     parts = chunks(paths, size)
-    task = partial(_check_chunk, roster=roster, sealed=spill is not None)
-    keep = partial(_spilled, spill) if spill is not None else _compacted
+    sealed = spill is not None
+    task = partial(_check_chunk, roster=roster, sealed=sealed)
+    keep = partial(_spilled, spill) if sealed else _compacted
     done = pool.map(task, parts, [LIMITS.seconds + 0.5 * len(c) for c in parts], progress, phase, [len(c) for c in parts], keep)
     checked: list[Checked] = []
     for chunk, outcome in zip(parts, done, strict=True):
-        checked += [c for path in chunk for c in _alone(pool, task, path, phase, keep)] if isinstance(outcome, Failure) else outcome
+        checked += [c for path in chunk for c in _alone(pool, task, path, phase, keep, sealed)] if isinstance(outcome, Failure) else outcome
     return checked
 
 

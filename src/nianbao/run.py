@@ -41,10 +41,13 @@ class Run:
 
     def exit_code(self, fail_on: FailOn | str = FailOn.ERROR) -> int:
         """2: a file could not be checked or only in part; 1: errors (or open 提示 with ``fail_on`` warning); else 0."""
-        if self.count(Status.FAILED) or self.partial:
+        from nianbao.summary import tally
+
+        counted = tally(self.results)  # one pass: each result is read from disk
+        if counted["files"][Status.FAILED.value] or counted["files"]["partial"]:
             return 2
-        warnings = FailOn(fail_on).counts_warnings and any(r.warnings for r in self.results)
-        return 1 if any(r.errors for r in self.results) or warnings else 0
+        warnings = FailOn(fail_on).counts_warnings and counted["findings"]["warnings"]
+        return 1 if counted["findings"]["errors"] or warnings else 0
 
     def json_pieces(self) -> Iterator[str]:
         """The findings document (``check --json``), a file at a time."""

@@ -139,16 +139,13 @@ class Spill:
         (blob,) = self._run("SELECT extract FROM files WHERE key = ?", key).fetchone()
         return unpack(blob) if blob is not None else None
 
-    def close(self) -> None:
-        self._gone()
-
 
 class Results(Sequence):
     """A batch's results in order, each read from the spill when asked for (a new copy each time:
     change a result through ``Spill.save``, never by assigning to what this returns). Results not
     spilled (files that were named but not found) are held as they are."""
 
-    def __init__(self, spill: Spill | None, entries: list[int | Result]):
+    def __init__(self, spill: Spill, entries: list[int | Result]):
         self.spill, self._entries = spill, entries
 
     def _load(self, entry: int | Result) -> Result:
